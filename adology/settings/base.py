@@ -41,6 +41,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "adology.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves admin and API-docs assets from any server (gunicorn, uvicorn), no CDN.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,10 +96,30 @@ STORAGES = {
         if AWS_STORAGE_BUCKET_NAME
         else "django.core.files.storage.FileSystemStorage",
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 REDIS_URL = env("REDIS_URL", default="")
+MONGO_URL = env("MONGO_URL", default="mongodb://127.0.0.1:27017/adology")
+
+# --- ingestion pipeline -----------------------------------------------------------------
+ACQUIRE_BATCH_SIZE = env.int("ACQUIRE_BATCH_SIZE", default=25)  # items per acquire task
+ACQUIRE_CONCURRENCY = env.int("ACQUIRE_CONCURRENCY", default=8)  # downloads at once per task
+ACQUIRE_MAX_RETRIES = env.int("ACQUIRE_MAX_RETRIES", default=4)
+ACQUIRE_RETRY_BASE_SECONDS = env.float("ACQUIRE_RETRY_BASE_SECONDS", default=2.0)
+ACQUIRE_RETRY_CAP_SECONDS = env.float("ACQUIRE_RETRY_CAP_SECONDS", default=60.0)
+MEDIA_CONNECT_TIMEOUT = env.float("MEDIA_CONNECT_TIMEOUT", default=5.0)
+MEDIA_READ_TIMEOUT = env.float("MEDIA_READ_TIMEOUT", default=30.0)
+MEDIA_MAX_IMAGE_BYTES = env.int("MEDIA_MAX_IMAGE_BYTES", default=20 * 1024 * 1024)
+MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=300 * 1024 * 1024)
+# commit_run waits this long after acquiring began for stragglers, then fails them.
+COMMIT_DEADLINE_SECONDS = env.int("COMMIT_DEADLINE_SECONDS", default=3600)
+COMMIT_RECHECK_SECONDS = env.float("COMMIT_RECHECK_SECONDS", default=30.0)
+RUN_STUCK_AFTER_SECONDS = env.int("RUN_STUCK_AFTER_SECONDS", default=2 * 3600)
+RUN_SCHEDULE_INTERVAL_SECONDS = env.int("RUN_SCHEDULE_INTERVAL_SECONDS", default=6 * 3600)
+ADOLOGY_AI_PROVIDER = env("ADOLOGY_AI_PROVIDER", default="local")
+FEED_MAX_BYTES = env.int("FEED_MAX_BYTES", default=10 * 1024 * 1024)
+FEED_MAX_ROWS = env.int("FEED_MAX_ROWS", default=10_000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

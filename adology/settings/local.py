@@ -20,3 +20,8 @@ else:
 
 REDIS_URL = env("REDIS_URL", default="")
 CACHES = cache_settings(REDIS_URL)
+
+# Serve static files straight from the apps in development (no collectstatic step).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

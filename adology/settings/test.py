@@ -42,3 +42,6 @@ CACHES["default"]["KEY_PREFIX"] = "adology-test"
 
 # Generous limits: throttling has its own tests, which set low rates.
 ADOLOGY_THROTTLE_RATES = {"anon": "10000/min", "user": "100000/min"}
+
+WHITENOISE_USE_FINDERS = True
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
