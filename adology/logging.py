@@ -84,6 +84,9 @@ def logging_config(*, fmt: str, level: str) -> dict:
             "botocore": {"level": "WARNING"},
             "urllib3": {"level": "WARNING"},
             "pgserver": {"level": "WARNING"},
+            # httpx logs full request URLs at INFO, and source URLs carry access tokens.
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
         },
     }
 

@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from adology.api import health
+from adology.api import errors, health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("brands.api.urls")),
     path("api/", include("ingestion.api.urls")),
+    re_path(r"^api/", errors.not_found_view),  # unknown API paths answer in the API's error shape
 ]

@@ -191,6 +191,9 @@ class CreativeMedia(models.Model):
     duration_seconds = models.FloatField(null=True, blank=True)
     perceptual_hash = models.CharField(max_length=16, blank=True)
     thumbnail_key = models.CharField(max_length=300, blank=True)
+    # float32 vector from the intelligence provider, kept so the FAISS index can be rebuilt.
+    embedding = models.BinaryField(null=True, blank=True, editable=False)
+    embedding_model = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -162,9 +162,11 @@ def brandspace_create(
     tracked = list(tracked)
     brand_ids = [t["brand"].pk for t in tracked]
     if primary_brand.pk in brand_ids:
-        raise DomainError("The primary brand cannot also be a competitor or followed brand.", field="tracked")
+        raise DomainError(
+            "The primary brand cannot also be a competitor or followed brand.", field="tracked_brands"
+        )
     if len(set(brand_ids)) != len(brand_ids):
-        raise DomainError("A brand appears at most once in a brandspace.", field="tracked")
+        raise DomainError("A brand appears at most once in a brandspace.", field="tracked_brands")
     brandspace = Brandspace.objects.create(
         organization_id=membership.organization_id,
         name=name,

@@ -68,3 +68,81 @@ class IngestionRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+
+class IngestRequest(models.Model):
+    """One POST .../ingest, remembered under its Idempotency-Key so a repeat gets the same runs."""
+
+    brandspace = models.ForeignKey("brands.Brandspace", on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    idempotency_key = models.CharField(max_length=200)
+    runs = models.ManyToManyField(IngestionRun, related_name="requests")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requested_by", "idempotency_key"], name="ingest_request_idempotency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"ingest request {self.idempotency_key}"
+
+
+class RunAd(models.Model):
+    """An ad gathered by a run and waiting to be committed as a Creative."""
+
+    run = models.ForeignKey(IngestionRun, on_delete=models.CASCADE, related_name="ads")
+    source_ad_id = models.CharField(max_length=200)
+    record = models.JSONField()  # the AdRecord's fields, without raw
+    creative = models.ForeignKey(
+        "brands.Creative", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_creative = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "source_ad_id"], name="run_ad_once_per_run")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} ad {self.source_ad_id}"
+
+
+class RunItem(models.Model):
+    """One media URL of a run: downloaded, hashed, archived and embedded by acquire_batch."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACQUIRED = "acquired", "Acquired"
+        FAILED = "failed", "Failed"
+
+    run = models.ForeignKey(IngestionRun, on_delete=models.CASCADE, related_name="items")
+    ad = models.ForeignKey(RunAd, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField()
+    url = models.URLField(max_length=4000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    sha256 = models.CharField(max_length=64, blank=True)
+    storage_key = models.CharField(max_length=300, blank=True)
+    mime_type = models.CharField(max_length=100, blank=True)
+    bytes = models.BigIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    perceptual_hash = models.CharField(max_length=16, blank=True)
+    thumbnail_key = models.CharField(max_length=300, blank=True)
+    embedding = models.BinaryField(null=True, blank=True)
+    embedding_model = models.CharField(max_length=100, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ad", "position"], name="run_item_once_per_ad_position")
+        ]
+        indexes = [models.Index(fields=["run", "status"], name="run_item_status_idx")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} item {self.pk} {self.status}"

@@ -82,10 +82,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # Media storage: S3 (django-storages) when a bucket is named, local files otherwise.
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
@@ -121,6 +121,22 @@ ADOLOGY_AI_PROVIDER = env("ADOLOGY_AI_PROVIDER", default="local")
 FEED_MAX_BYTES = env.int("FEED_MAX_BYTES", default=10 * 1024 * 1024)
 FEED_MAX_ROWS = env.int("FEED_MAX_ROWS", default=10_000)
 
+# Ad sources (ingestion/sources). Base URLs are configurable so tests and `make run` use
+# the local sample server.
+META_GRAPH_URL = env("META_GRAPH_URL", default="https://graph.facebook.com/v21.0")
+META_ACCESS_TOKEN = env("META_ACCESS_TOKEN", default="")
+META_AD_REACHED_COUNTRIES = env.list("META_AD_REACHED_COUNTRIES", default=["US"])
+META_PAGE_LIMIT = env.int("META_PAGE_LIMIT", default=500)
+META_SNAPSHOT_CONCURRENCY = env.int("META_SNAPSHOT_CONCURRENCY", default=8)
+SERPAPI_URL = env("SERPAPI_URL", default="https://serpapi.com")
+SERPAPI_API_KEY = env("SERPAPI_API_KEY", default="")
+SOURCE_BACKOFF_BASE_S = env.float("SOURCE_BACKOFF_BASE_S", default=1.0)
+SOURCE_BACKOFF_MAX_S = env.float("SOURCE_BACKOFF_MAX_S", default=60.0)
+SOURCE_MAX_ATTEMPTS = env.int("SOURCE_MAX_ATTEMPTS", default=4)  # 5xx / timeouts
+SOURCE_RATE_LIMIT_MAX_ATTEMPTS = env.int("SOURCE_RATE_LIMIT_MAX_ATTEMPTS", default=8)
+SOURCE_CONNECT_TIMEOUT_S = env.float("SOURCE_CONNECT_TIMEOUT_S", default=10.0)
+SOURCE_READ_TIMEOUT_S = env.float("SOURCE_READ_TIMEOUT_S", default=60.0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -139,6 +155,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PAGINATION_CLASS": "adology.api.pagination.StandardPagination",
+    # `format` is a creatives filter (image, video...), not a renderer switch.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 # Requests per period, read per request so they can be tuned without a restart of code.

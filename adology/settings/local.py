@@ -19,6 +19,13 @@ else:
     DATABASES = {"default": embedded_postgres(DATA_DIR / "pg", database="adology")}
 
 REDIS_URL = env("REDIS_URL", default="")
+
+# The sample source (python -m ingestion.sources.sample, started by `make run`) stands in
+# for Meta and SerpApi locally.
+META_GRAPH_URL = env("META_GRAPH_URL", default="http://127.0.0.1:8765")
+META_ACCESS_TOKEN = env("META_ACCESS_TOKEN", default="sample-meta-token")
+SERPAPI_URL = env("SERPAPI_URL", default="http://127.0.0.1:8765")
+SERPAPI_API_KEY = env("SERPAPI_API_KEY", default="sample-serpapi-key")
 CACHES = cache_settings(REDIS_URL)
 
 # Serve static files straight from the apps in development (no collectstatic step).

@@ -5,9 +5,10 @@ from django.core.exceptions import ImproperlyConfigured
 from adology.logging import logging_config
 
 from .base import *  # noqa: F403
-from .base import LOG_LEVEL, cache_settings, env
+from .base import BASE_DIR, LOG_LEVEL, cache_settings, env
 
 DEBUG = False
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 
 
 def _required(name: str) -> str:

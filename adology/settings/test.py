@@ -45,3 +45,7 @@ ADOLOGY_THROTTLE_RATES = {"anon": "10000/min", "user": "100000/min"}
 
 WHITENOISE_USE_FINDERS = True
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+
+SOURCE_BACKOFF_BASE_S = 0.05
+SOURCE_BACKOFF_MAX_S = 0.5
+SOURCE_READ_TIMEOUT_S = 5

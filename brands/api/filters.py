@@ -35,7 +35,12 @@ class CreativeFilter(django_filters.FilterSet):
     brand = IntegerFilter(field_name="brand_id", min_value=1)
     format = django_filters.ChoiceFilter(choices=Creative.Format.choices)
     platform = django_filters.CharFilter(method="filter_platform", max_length=40)
-    active = django_filters.BooleanFilter(field_name="is_active")
+    active = django_filters.TypedChoiceFilter(
+        field_name="is_active",
+        choices=[("true", "true"), ("false", "false")],
+        coerce=lambda value: value == "true",
+        help_text="true or false",
+    )
     min_days_running = IntegerFilter(field_name="days_running", lookup_expr="gte", min_value=0)
     seen_since = django_filters.DateFilter(field_name="last_seen_at", lookup_expr="date__gte")
     seen_until = django_filters.DateFilter(field_name="first_seen_at", lookup_expr="date__lte")
