@@ -4,6 +4,8 @@ from rest_framework.test import APIClient
 from brands.models import Membership
 from tests import factories
 
+pytest_plugins = ["tests.servers"]  # stand-in servers: moto, Mongo wire, Celery workers
+
 
 @pytest.fixture
 def api():
