@@ -5,6 +5,7 @@ what differs: where the database and Redis are, and how strict to be.
 """
 
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 
@@ -179,6 +180,15 @@ SPECTACULAR_SETTINGS = {
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = logging_config(fmt=env("LOG_FORMAT", default="text"), level=LOG_LEVEL)
+
+
+def database_from_url(url: str) -> dict:
+    """DATABASES entry from a URL; a percent-encoded host is a unix socket directory
+    (postgres://user@%2Fpath%2Fto%2Fsocket/db), which django-environ leaves encoded."""
+    config = env.db_url_config(url)
+    if config.get("HOST", "").startswith("%2F"):
+        config["HOST"] = unquote(config["HOST"])
+    return config
 
 
 def cache_settings(redis_url: str) -> dict:

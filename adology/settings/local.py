@@ -7,14 +7,14 @@ With REDIS_URL unset, caches are in-process.
 from adology.embedded import embedded_postgres
 
 from .base import *  # noqa: F403
-from .base import DATA_DIR, cache_settings, env
+from .base import DATA_DIR, cache_settings, database_from_url, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="local-only-insecure-key-do-not-use-in-production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 if env("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
+    DATABASES = {"default": database_from_url(env("DATABASE_URL"))}
 else:
     DATABASES = {"default": embedded_postgres(DATA_DIR / "pg", database="adology")}
 

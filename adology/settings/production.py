@@ -5,7 +5,7 @@ from django.core.exceptions import ImproperlyConfigured
 from adology.logging import logging_config
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, LOG_LEVEL, cache_settings, env
+from .base import BASE_DIR, LOG_LEVEL, cache_settings, database_from_url, env
 
 DEBUG = False
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
@@ -20,7 +20,7 @@ def _required(name: str) -> str:
 
 SECRET_KEY = _required("SECRET_KEY")
 _required("DATABASE_URL")
-DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES = {"default": database_from_url(env("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 ALLOWED_HOSTS = [h for h in _required("ALLOWED_HOSTS").split(",") if h.strip()]

@@ -8,7 +8,7 @@ machine with only Python passes too.
 from adology.embedded import embedded_postgres, embedded_redis, port_is_open
 
 from .base import *  # noqa: F403
-from .base import DATA_DIR, cache_settings, env
+from .base import DATA_DIR, cache_settings, database_from_url, env
 
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"
@@ -16,7 +16,7 @@ ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 
 if env("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
+    DATABASES = {"default": database_from_url(env("DATABASE_URL"))}
 elif port_is_open("127.0.0.1", 5432):
     DATABASES = {
         "default": {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -33,11 +34,13 @@ def pipeline_env(sqs_broker_env, moto_server, mongo_url):
     server, base_url = start_sample_server(ads_per_brand=18, page_size=6, latency_s=0.15)
     db = connection.settings_dict
     host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    if host.startswith("/"):  # embedded PostgreSQL listens on a unix socket
+        host, port = quote(host, safe=""), ""
     env = {
         **sqs_broker_env,
         "SQS_QUEUE_PREFIX": f"p{uuid.uuid4().hex[:8]}-",
         "SQS_VISIBILITY_TIMEOUT": "6",
-        "DATABASE_URL": f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}",
+        "DATABASE_URL": f"postgres://{db['USER']}@{host}{':' if port else ''}{port}/{db['NAME']}",
         "MONGO_URL": mongo_url,
         "AWS_STORAGE_BUCKET_NAME": bucket,
         "META_GRAPH_URL": base_url,
