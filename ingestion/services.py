@@ -351,7 +351,9 @@ def gather_run(*, run_id: int) -> list[list[int]] | None:
         if run.status == Status.QUEUED:
             run_transition(run, Status.GATHERING)
 
-    if run.source != Source.FEED:  # feed runs had their ads staged at upload
+    if run.source == Source.FEED:  # staged at upload; the raw rows are recorded here, off the request
+        _store_raw_staged(run)
+    else:
         try:
             source = source_for(run.source)
             since = _last_success_date(run)
@@ -373,6 +375,14 @@ def gather_run(*, run_id: int) -> list[list[int]] | None:
         expected = run.items.count()
         run_transition(run, Status.ACQUIRING, items_expected=expected)
         return _pending_batches(run)
+
+
+def _store_raw_staged(run: IngestionRun) -> None:
+    records = [
+        AdRecord(source=run.source, source_ad_id=ad.source_ad_id, format=ad.record["format"], raw=ad.record)
+        for ad in run.ads.all()
+    ]
+    _store_raw(records, run)
 
 
 def _stage_page(run: IngestionRun, page: list[AdRecord]) -> None:
@@ -720,7 +730,4 @@ def feed_ingest(*, user: User, brandspace_id, file_bytes: bytes, filename: str) 
             stage_records(run, records)
             _enqueue("ingestion.gather", run.pk)
             runs.append(run)
-    for brand, records in by_brand.items():
-        run = next(r for r in runs if r.brand_id == brand.pk)
-        _store_raw(records, run)
     return {"runs": runs, "rows_accepted": sum(map(len, by_brand.values())), "errors": errors}

@@ -10,13 +10,33 @@ from __future__ import annotations
 import logging
 import random
 
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from celery import chord, shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 
 from ingestion import services
 from ingestion.exceptions import ItemsStillPending
 
 logger = logging.getLogger(__name__)
+
+# A store that is briefly away (database failover, Mongo election, S3 hiccup) is waited
+# out: every step is idempotent, so running it again is safe.
+PASSING_INFRA_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    ConnectionFailure,
+    ServerSelectionTimeoutError,
+    BotoConnectionError,
+)
+RETRY_ON_INFRA = {
+    "autoretry_for": PASSING_INFRA_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,  # below every queue's visibility timeout
+    "retry_jitter": True,
+    "retry_kwargs": {"max_retries": 6},
+}
 
 
 def backoff(retries: int, *, base: float, cap: float) -> float:
@@ -24,7 +44,7 @@ def backoff(retries: int, *, base: float, cap: float) -> float:
     return random.uniform(base, min(cap, base * 2**retries))
 
 
-@shared_task(name="ingestion.gather", acks_late=True)
+@shared_task(name="ingestion.gather", acks_late=True, **RETRY_ON_INFRA)
 def gather(run_id: int) -> dict:
     batches = services.gather_run(run_id=run_id)
     if batches is None:
@@ -38,7 +58,7 @@ def gather(run_id: int) -> dict:
     return {"batches": len(batches), "items": sum(map(len, batches))}
 
 
-@shared_task(name="ingestion.acquire_batch", bind=True, acks_late=True, max_retries=None)
+@shared_task(name="ingestion.acquire_batch", bind=True, acks_late=True, max_retries=None, **RETRY_ON_INFRA)
 def acquire_batch(self, run_id: int, item_ids: list[int]) -> dict:
     final = self.request.retries >= settings.ACQUIRE_MAX_RETRIES
     outcome = services.acquire_items(run_id=run_id, item_ids=item_ids, final_attempt=final)
@@ -56,7 +76,7 @@ def acquire_batch(self, run_id: int, item_ids: list[int]) -> dict:
     return {"acquired": outcome["acquired"], "failed": outcome["failed"]}
 
 
-@shared_task(name="ingestion.commit_run", bind=True, acks_late=True, max_retries=None)
+@shared_task(name="ingestion.commit_run", bind=True, acks_late=True, max_retries=None, **RETRY_ON_INFRA)
 def commit_run(self, run_id: int) -> bool:
     try:
         return services.commit_run(run_id=run_id)
@@ -73,7 +93,7 @@ def commit_on_chord_error(run_id: int) -> None:
     commit_run.delay(run_id)
 
 
-@shared_task(name="ingestion.ai_phase", acks_late=True)
+@shared_task(name="ingestion.ai_phase", acks_late=True, **RETRY_ON_INFRA)
 def ai_phase(run_id: int) -> bool:
     return services.ai_phase(run_id=run_id)
 

@@ -214,3 +214,32 @@ def test_twenty_concurrent_ingest_requests_make_one_run(tracked_world, settings)
     assert {status for status, _ in answers} == {202}
     assert len({run_id for _, run_id in answers}) == 1
     assert IngestionRun.objects.filter(brand=tracked_world["brand"], source="meta").count() == 1
+
+
+def test_customer_feed_is_ingested_like_any_source(pipeline, tracked_world, sample_server):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    brand = tracked_world["brand"]
+    image = f"{sample_server.base_url}/media/feedowner/m3-640x640-q80.jpg"
+    feed = (
+        "brand,ad_id,media_url,text,title,start_date,platform\n"
+        f"{brand.slug},spring-1,{image},Spring sale: 20% off tents,Spring sale,2026-10-01,facebook\n"
+        f"{brand.slug},spring-2,,Free shipping on every order,Shipping,2026-10-02,instagram\n"
+        f"{brand.slug},,{image},missing id,,2026-10-01,facebook\n"
+    )
+    response = _client(tracked_world["owner"]).post(
+        f"/api/brandspaces/{tracked_world['brandspace'].pk}/feeds/",
+        {"file": SimpleUploadedFile("ads.csv", feed.encode(), content_type="text/csv")},
+        format="multipart",
+    )
+    assert response.status_code == 202, response.content
+    assert [e["line"] for e in response.json()["errors"]] == [4]
+    run = IngestionRun.objects.get(pk=response.json()["runs"][0]["id"])
+    assert run.status == IngestionRun.Status.SUCCEEDED, run.failure_reason
+    creatives = {c.source_ad_id: c for c in Creative.objects.filter(brand=brand, source="feed")}
+    assert set(creatives) == {"spring-1", "spring-2"}
+    assert creatives["spring-1"].media.get().width == 640
+    assert creatives["spring-2"].format == "text" and creatives["spring-2"].platforms == ["instagram"]
+    assert _mongo_count(mongo.RAW_ADS, source="feed") == 2
+    doc = mongo.collection(mongo.ANALYSES).find_one({"creative_id": creatives["spring-1"].pk})
+    assert doc["text"]["has_discount"] is True
