@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -14,3 +16,6 @@ urlpatterns = [
     path("api/", include("ingestion.api.urls")),
     re_path(r"^api/", errors.not_found_view),  # unknown API paths answer in the API's error shape
 ]
+
+if settings.DEBUG:  # local media files (production media is on S3)
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
