@@ -9,3 +9,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adology.settings.local")
 app = Celery("adology")
 app.config_from_object("celeryconfig")
 app.autodiscover_tasks()
+
+# Publishes task-sent events on the events bus from web processes too (see that module).
+import adology.celery_events  # noqa: E402, F401
