@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -28,6 +29,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
+from celery.events import EventReceiver
+from kombu import Connection
 
 from adology.embedded import free_port, port_is_open
 
@@ -283,3 +286,36 @@ def celery_worker() -> Iterator[WorkerFactory]:
     yield factory
     for worker in factory.workers:
         worker.cleanup()
+
+
+class BusEvents:
+    """Every event on the events bus, collected by a celery.events.EventReceiver in a thread."""
+
+    def __init__(self, url: str):
+        self.events: list[dict] = []
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(url,), daemon=True)
+
+    def _run(self, url):
+        with Connection(url) as conn:
+            receiver = EventReceiver(conn, handlers={"*": self.events.append})
+            with receiver.consumer_context(wakeup=False) as (connection, _, _):
+                while not self._stop.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        connection.drain_events(timeout=0.2)
+                    # The bus is Redis pub/sub, which keeps nothing for absent subscribers: the
+                    # first drain subscribes, and only then may the test publish.
+                    self._ready.set()
+
+    def __enter__(self):
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+
+    def of(self, task_id: str) -> list[str]:
+        return [e["type"] for e in list(self.events) if e.get("uuid") == task_id]

@@ -21,6 +21,7 @@ from ingestion.models import IngestionRun, RunItem
 from ingestion.queues import ensure_queues
 from ingestion.sources.sample import SAMPLE_ACCESS_TOKEN, start_sample_server
 from tests.ingestion.conftest import s3_keys
+from tests.servers import BusEvents
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -85,9 +86,19 @@ def _assert_committed_exactly_once(run, brand, moto_server, bucket):
 def test_full_run_through_every_queue_on_sqs(pipeline_env, tracked_world, celery_worker, moto_server):
     worker = celery_worker.start(pipeline_env["env"], queues=QUEUES, pool="threads", concurrency=4)
     run = IngestionRun.objects.create(brand=tracked_world["brand"], source="meta")
-    pipeline_env["client"].send_task("ingestion.gather", args=[run.pk])
-
-    _wait_for(lambda: _finished(run), 90, "the run to finish")
+    with BusEvents(pipeline_env["env"]["CELERY_EVENTS_URL"]) as bus:
+        pipeline_env["client"].send_task("ingestion.gather", args=[run.pk])
+        _wait_for(lambda: _finished(run), 90, "the run to finish")
+        time.sleep(1)  # the last task-succeeded events follow the run's final state
+    # What Flower shows ops: every phase's tasks succeeding on a worker whose broker is SQS.
+    succeeded = {e.get("uuid") for e in bus.events if e["type"] == "task-succeeded"}
+    names = {e.get("name") for e in bus.events if e["type"] == "task-received" and e.get("uuid") in succeeded}
+    assert {
+        "ingestion.gather",
+        "ingestion.acquire_batch",
+        "ingestion.commit_run",
+        "ingestion.ai_phase",
+    } <= names
     _assert_committed_exactly_once(run, tracked_world["brand"], moto_server, pipeline_env["bucket"])
     log = worker.output
     for name in ("ingestion.gather", "ingestion.acquire_batch", "ingestion.commit_run", "ingestion.ai_phase"):

@@ -1,26 +1,22 @@
 """A real Celery worker on SQS (moto): dead letters, redrive, events and remote control on the bus."""
 
-import contextlib
 import json
 import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 import uuid
 
 import pytest
-from celery.events import EventReceiver
-from kombu import Connection
 
 import adology.celery_events  # noqa: F401  (connects the task-sent receiver)
 import celeryconfig
 from adology.celery_events import bus_app
 from adology.embedded import free_port
 from ingestion.queues import list_dead_letters, sqs_client
-from tests.servers import ROOT
+from tests.servers import ROOT, BusEvents
 
 pytestmark = pytest.mark.slow
 
@@ -33,39 +29,6 @@ def wait_for(predicate, *, timeout: float, what: str):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-class BusEvents:
-    """Every event on the events bus, collected by a celery.events.EventReceiver in a thread."""
-
-    def __init__(self, url: str):
-        self.events: list[dict] = []
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(url,), daemon=True)
-
-    def _run(self, url):
-        with Connection(url) as conn:
-            receiver = EventReceiver(conn, handlers={"*": self.events.append})
-            with receiver.consumer_context(wakeup=False) as (connection, _, _):
-                while not self._stop.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        connection.drain_events(timeout=0.2)
-                    # The bus is Redis pub/sub, which keeps nothing for absent subscribers: the
-                    # first drain subscribes, and only then may the test publish.
-                    self._ready.set()
-
-    def __enter__(self):
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(5)
-
-    def of(self, task_id: str) -> list[str]:
-        return [e["type"] for e in list(self.events) if e.get("uuid") == task_id]
 
 
 def receipts(worker, task_id: str) -> int:
