@@ -10,6 +10,9 @@ from adology.embedded import embedded_postgres, embedded_redis, port_is_open
 from .base import *  # noqa: F403
 from .base import DATA_DIR, cache_settings, database_from_url, env
 
+# ADOLOGY_EMBEDDED_SERVERS=1 skips the servers on 127.0.0.1, to test the fresh-machine path.
+_use_local_servers = not env.bool("ADOLOGY_EMBEDDED_SERVERS", default=False)
+
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"
 ALLOWED_HOSTS = ["*"]
@@ -17,7 +20,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, te
 
 if env("DATABASE_URL", default=""):
     DATABASES = {"default": database_from_url(env("DATABASE_URL"))}
-elif port_is_open("127.0.0.1", 5432):
+elif _use_local_servers and port_is_open("127.0.0.1", 5432):
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
@@ -32,7 +35,7 @@ else:
 
 if env("REDIS_URL", default=""):
     REDIS_URL = env("REDIS_URL")
-elif port_is_open("127.0.0.1", 6379):
+elif _use_local_servers and port_is_open("127.0.0.1", 6379):
     REDIS_URL = "redis://127.0.0.1:6379/15"
 else:
     REDIS_URL = embedded_redis(DATA_DIR / "redis-test")
