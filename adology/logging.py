@@ -120,28 +120,22 @@ def external_call(target: str, operation: str, **fields):
     The exception, if any, is logged with its type and re-raised unchanged.
     """
     started = time.perf_counter()
+
+    def record(outcome: str, **extra) -> dict:
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        return {
+            "target": target,
+            "operation": operation,
+            "duration_ms": duration_ms,
+            "outcome": outcome,
+            **extra,
+            **fields,
+        }
+
     try:
         yield
     except BaseException as exc:
-        external_logger.warning(
-            "external call failed",
-            extra={
-                "target": target,
-                "operation": operation,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "outcome": "error",
-                "error": f"{type(exc).__name__}: {exc}"[:500],
-                **fields,
-            },
-        )
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        external_logger.warning("external call failed", extra=record("error", error=error))
         raise
-    external_logger.info(
-        "external call",
-        extra={
-            "target": target,
-            "operation": operation,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            "outcome": "ok",
-            **fields,
-        },
-    )
+    external_logger.info("external call", extra=record("ok"))
