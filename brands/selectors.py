@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, CharField, Func, Prefetch, Q, QuerySet, Value, When
+from django.db.models import CharField, Func, Prefetch, Q, QuerySet, Value
 
 from brands.exceptions import NotFound
-from brands.models import Brand, Brandspace, Creative, Membership, TrackedBrand, User
+from brands.models import Brand, Brandspace, Creative, CreativeMediaLink, Membership, TrackedBrand, User
 
 
 def membership_for_user(user: User) -> Membership | None:
@@ -53,17 +53,48 @@ def brand_search(*, q: str = "") -> QuerySet[Brand]:
     return brands.order_by("name", "id")
 
 
+# What a creative card shows of its media; the stored embedding stays in the database.
+_MEDIA_COLUMNS = (
+    "creative",
+    "position",
+    "media__sha256",
+    "media__storage_key",
+    "media__thumbnail_key",
+    "media__mime_type",
+    "media__bytes",
+    "media__width",
+    "media__height",
+    "media__duration_seconds",
+)
+
+
 def creative_list() -> QuerySet[Creative]:
-    """Creatives with what a card shows, in a constant number of queries."""
-    return Creative.objects.select_related("brand").prefetch_related("media")
+    """Creatives with what a card shows, in a constant number of queries.
 
-
-def with_brand_roles(creatives: QuerySet[Creative], roles: dict[int, str]) -> QuerySet[Creative]:
-    """Annotate each creative with its brand's role in a brandspace (see brand_roles_in_brandspace)."""
-    return creatives.annotate(
-        role=Case(
-            *[When(brand_id=brand_id, then=Value(role)) for brand_id, role in roles.items()],
-            default=Value(""),
-            output_field=CharField(),
-        )
+    Media come through their links in carousel order, as `creative.ordered_links`.
+    """
+    links = CreativeMediaLink.objects.select_related("media").only(*_MEDIA_COLUMNS).order_by("position")
+    return Creative.objects.select_related("brand").prefetch_related(
+        Prefetch("media_links", queryset=links, to_attr="ordered_links")
     )
+
+
+def brand_roles_for_user(user: User, brandspace_id: int) -> dict[int, str]:
+    """brand id -> role in a brandspace of the user's organization, in one query.
+
+    Raises NotFound for another organization's brandspace, as for one that does not exist.
+    """
+    membership = membership_for_user(user)
+    if membership is None:
+        raise NotFound("Brandspace not found.")
+    rows = Brandspace.objects.filter(
+        pk=brandspace_id, organization_id=membership.organization_id
+    ).values_list("primary_brand_id", "tracked__brand_id", "tracked__role")
+    roles: dict[int, str] = {}
+    for primary_id, brand_id, role in rows:
+        if brand_id is not None:
+            roles[brand_id] = role
+        roles[primary_id] = "primary"
+    if not roles:
+        raise NotFound("Brandspace not found.")
+    return roles

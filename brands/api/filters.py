@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from brands.models import Creative
-from brands.selectors import brand_roles_in_brandspace, brandspace_for_user, with_brand_roles
+from brands.selectors import brand_roles_for_user
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -70,8 +70,9 @@ class CreativeFilter(django_filters.FilterSet):
         if data.get("role") and not data.get("brandspace"):
             raise ValidationError({"role": ["Filtering by role needs a brandspace."]})
         if data.get("brandspace"):
-            brandspace = brandspace_for_user(self.request.user, data["brandspace"])
-            roles = brand_roles_in_brandspace(brandspace)
+            roles = brand_roles_for_user(self.request.user, data["brandspace"])
+            # The serializer labels each creative with its brand's role in this brandspace.
+            self.request.brand_roles = roles
             wanted = [b for b, r in roles.items() if data.get("role") in (None, "", r)]
-            queryset = with_brand_roles(queryset, roles).filter(brand_id__in=wanted)
+            queryset = queryset.filter(brand_id__in=wanted)
         return super().filter_queryset(queryset)

@@ -72,12 +72,14 @@ class CreativeCursorPagination(BasePagination):
         reverse = False
         if cursor:
             value, pk, reverse = _decode(cursor, kind)
+            # The plain bound (value <= v) is redundant with the pair condition, but PostgreSQL can
+            # use it as an index condition, so a deep page starts its scan at the cursor.
             if reverse:  # the page before (value, pk): walk upwards, then flip
-                queryset = queryset.filter(
+                queryset = queryset.filter(**{f"{self.field}__gte": value}).filter(
                     Q(**{f"{self.field}__gt": value}) | Q(**{self.field: value, "pk__gt": pk})
                 )
             else:
-                queryset = queryset.filter(
+                queryset = queryset.filter(**{f"{self.field}__lte": value}).filter(
                     Q(**{f"{self.field}__lt": value}) | Q(**{self.field: value, "pk__lt": pk})
                 )
         order = (self.field, "pk") if reverse else (f"-{self.field}", "-pk")
