@@ -194,6 +194,8 @@ class CreativeMedia(models.Model):
     # float32 vector from the intelligence provider, kept so the FAISS index can be rebuilt.
     embedding = models.BinaryField(null=True, blank=True, editable=False)
     embedding_model = models.CharField(max_length=100, blank=True)
+    # The AI provider's description of the picture (colours, text density...), made at acquire.
+    features = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -135,6 +135,7 @@ class RunItem(models.Model):
     thumbnail_key = models.CharField(max_length=300, blank=True)
     embedding = models.BinaryField(null=True, blank=True)
     embedding_model = models.CharField(max_length=100, blank=True)
+    features = models.JSONField(default=dict, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -21,7 +23,7 @@ from dataclasses import asdict
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
 from adology import mongo
@@ -313,10 +315,14 @@ def stage_records(run: IngestionRun, records: list[AdRecord]) -> int:
         [c for c, _ in seen], ["last_seen_at", "stopped_running_on", "is_active", "days_running"]
     )
 
-    for record in to_stage:
-        ad, _ = RunAd.objects.update_or_create(
-            run=run, source_ad_id=record.source_ad_id, defaults={"record": _record_json(record)}
-        )
+    ads = RunAd.objects.bulk_create(
+        [RunAd(run=run, source_ad_id=r.source_ad_id, record=_record_json(r)) for r in to_stage],
+        update_conflicts=True,  # a redelivered gather: the same rows, the latest record
+        unique_fields=["run", "source_ad_id"],
+        update_fields=["record"],
+    )
+    new_items: list[RunItem] = []
+    for record, ad in zip(to_stage, ads, strict=True):
         items = [RunItem(run=run, ad=ad, position=i, url=url) for i, url in enumerate(record.media_urls)]
         snapshot_error = record.raw.get("snapshot_error") if isinstance(record.raw, dict) else None
         if snapshot_error and not items:
@@ -333,7 +339,8 @@ def stage_records(run: IngestionRun, records: list[AdRecord]) -> int:
                     finished_at=now,
                 )
             ]
-        RunItem.objects.bulk_create(items, ignore_conflicts=True)
+        new_items += items
+    RunItem.objects.bulk_create(new_items, ignore_conflicts=True)
     return len(to_stage)
 
 
@@ -426,6 +433,22 @@ def _refresh_counters(run_id: int) -> IngestionRun:
     return IngestionRun.objects.select_related("brand").get(pk=run_id)
 
 
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _acquire_pool() -> ThreadPoolExecutor:
+    """One download pool per process (made after fork). Its threads live on, and with them each
+    thread's S3 client (django-storages keeps one per thread, ~190 ms of CPU to build)."""
+    global _pool
+    pid = os.getpid()
+    if _pool is None or _pool[0] != pid:
+        with _pool_lock:
+            if _pool is None or _pool[0] != pid:
+                _pool = (pid, ThreadPoolExecutor(settings.ACQUIRE_CONCURRENCY, thread_name_prefix="acquire"))
+    return _pool[1]
+
+
 def acquire_items(*, run_id: int, item_ids: list[int], final_attempt: bool) -> dict:
     """Download, archive and describe each pending item, with bounded concurrency.
 
@@ -448,9 +471,8 @@ def acquire_items(*, run_id: int, item_ids: list[int], final_attempt: bool) -> d
 
     acquired = failed = 0
     retry = []
-    with ThreadPoolExecutor(max_workers=settings.ACQUIRE_CONCURRENCY) as pool:
-        # Ads often share a picture: fetch each distinct URL once.
-        by_url = {url: (media, error) for url, media, error in pool.map(work, {i.url for i in items})}
+    # Ads often share a picture: fetch each distinct URL once.
+    by_url = {url: (media, error) for url, media, error in _acquire_pool().map(work, {i.url for i in items})}
     now = timezone.now()
     for item in items:
         media, error = by_url[item.url]
@@ -493,6 +515,7 @@ def _media_for(items: list[RunItem]) -> dict[str, CreativeMedia]:
         "thumbnail_key",
         "embedding",
         "embedding_model",
+        "features",
     ]
     wanted = {i.sha256: i for i in items}
     CreativeMedia.objects.bulk_create(
@@ -621,22 +644,6 @@ def _commit_ads(run: IngestionRun) -> tuple[list[int], list[int]]:
 # --- AI phase --------------------------------------------------------------------------------
 
 
-def _image_for(creative: Creative):
-    from django.core.files.storage import default_storage
-    from PIL import Image
-
-    media = next(iter(creative.media.all()), None)
-    if media is None:
-        return None
-    key = media.storage_key if media.is_image else media.thumbnail_key
-    if not key:
-        return None
-    with external_call("storage", "open", key=key), default_storage.open(key) as fh:
-        image = Image.open(fh)
-        image.load()
-    return image
-
-
 def ai_phase(*, run_id: int) -> bool:
     """Analyse the run's new creatives into MongoDB, then finish the run. Exactly once in effect:
     documents are upserted by creative id, and only an analyzing run can finish."""
@@ -650,8 +657,14 @@ def ai_phase(*, run_id: int) -> bool:
     ai = provider()
     creative_ids = list(run.ads.filter(created_creative=True).values_list("creative_id", flat=True))
     ops = []
-    for creative in Creative.objects.filter(pk__in=creative_ids).prefetch_related("media"):
-        analysis = ai.analyze(text=f"{creative.title}\n{creative.body}".strip(), image=_image_for(creative))
+    first_media = CreativeMediaLink.objects.select_related("media").only("creative", "media__features")
+    creatives = Creative.objects.filter(pk__in=creative_ids).prefetch_related(
+        Prefetch("media_links", queryset=first_media.filter(position=0), to_attr="first_links")
+    )
+    for creative in creatives:
+        # Image features were made at acquire, while each picture was decoded anyway.
+        features = creative.first_links[0].media.features if creative.first_links else None
+        analysis = ai.analyze(text=f"{creative.title}\n{creative.body}".strip(), image_features=features)
         ops.append(
             UpdateOne(
                 {"creative_id": creative.pk, "provider": ai.name},

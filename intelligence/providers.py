@@ -30,7 +30,9 @@ class Provider(Protocol):
 
     def text_embedding(self, text: str) -> np.ndarray: ...
 
-    def analyze(self, *, text: str, image: Image.Image | None) -> dict: ...
+    def describe_image(self, image: Image.Image) -> dict: ...
+
+    def analyze(self, *, text: str, image_features: dict | None) -> dict: ...
 
 
 def _normalised(vector: np.ndarray) -> np.ndarray:
@@ -75,7 +77,10 @@ class LocalProvider:
                 vector[int.from_bytes(digest, "little") % TEXT_DIM] += 1.0
         return _normalised(vector)
 
-    def analyze(self, *, text: str, image: Image.Image | None) -> dict:
+    def describe_image(self, image: Image.Image) -> dict:
+        return _image_features(image)
+
+    def analyze(self, *, text: str, image_features: dict | None) -> dict:
         words = text.split()
         result = {
             "provider": self.name,
@@ -95,8 +100,8 @@ class LocalProvider:
         result["text"]["has_price"] = bool(result["text"]["prices"])
         result["text"]["has_discount"] = bool(result["text"]["discount_mentions"])
         result["text"]["has_call_to_action"] = bool(result["text"]["call_to_action_mentions"])
-        if image is not None:
-            result["image"] = _image_features(image)
+        if image_features:
+            result["image"] = image_features
         return result
 
 
