@@ -152,6 +152,7 @@ def main() -> int:
                 "INFO",
             ],
             processes,
+            env={**os.environ, "MALLOC_ARENA_MAX": "2"},  # see deploy/Dockerfile
         )
         start(
             "beat",
