@@ -1,0 +1,1 @@
+"""Benchmarks. Run them from the project root, e.g. `.venv/bin/python bench/api_list.py`."""
