@@ -38,6 +38,7 @@ format: venv
 
 bench: venv
 	$(PY) bench/api_list.py
+	$(PY) bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .data
