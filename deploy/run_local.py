@@ -128,6 +128,11 @@ def main() -> int:
                 str(PORTS["web"]),
                 "--log-level",
                 "warning",
+                # WebSockets at /ws/ (realtime); plain "websockets" is deprecated in uvicorn 0.54.
+                "--ws",
+                "websockets-sansio",
+                "--lifespan",
+                "off",
             ],
             processes,
         )

@@ -122,11 +122,12 @@ def run_start(*, brand: Brand, source: str, requested_by: User | None = None) ->
             if active is not None:
                 return active, False
             continue  # it finished between our insert and our look: try again
-        if source != Source.FEED:  # feed runs are enqueued once their ads are staged
-            _enqueue("ingestion.gather", run.pk)
+        # Announced before its gather is enqueued (both after commit), so "queued" comes first.
         transaction.on_commit(
             lambda run=run: signals.run_status_changed.send(sender=IngestionRun, run=run, previous="")
         )
+        if source != Source.FEED:  # feed runs are enqueued once their ads are staged
+            _enqueue("ingestion.gather", run.pk)
         return run, True
     raise DomainError("Could not start the run; please try again.")
 

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "channels",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -101,6 +102,19 @@ STORAGES = {
 }
 
 REDIS_URL = env("REDIS_URL", default="")
+
+# Realtime (Django Channels): knobs in one module; each mode sets CHANNEL_LAYERS once it
+# knows its Redis.
+from .realtime import (  # noqa: E402, F401
+    CHANNEL_LAYER_PREFIX,
+    REALTIME_CHANNEL_LAYER,
+    REALTIME_MAX_CLIENT_MESSAGE_BYTES,
+    REALTIME_PROGRESS_INTERVAL_SECONDS,
+    WEBSOCKET_ALLOWED_ORIGINS,
+    channel_layers,
+)
+
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
 MONGO_URL = env("MONGO_URL", default="mongodb://127.0.0.1:27017/adology")
 
 # --- ingestion pipeline -----------------------------------------------------------------

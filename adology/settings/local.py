@@ -7,7 +7,7 @@ With REDIS_URL unset, caches are in-process.
 from adology.embedded import embedded_postgres
 
 from .base import *  # noqa: F403
-from .base import DATA_DIR, cache_settings, database_from_url, env
+from .base import DATA_DIR, cache_settings, channel_layers, database_from_url, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="local-only-insecure-key-do-not-use-in-production")
@@ -27,6 +27,7 @@ META_ACCESS_TOKEN = env("META_ACCESS_TOKEN", default="sample-meta-token")
 SERPAPI_URL = env("SERPAPI_URL", default="http://127.0.0.1:8765")
 SERPAPI_API_KEY = env("SERPAPI_API_KEY", default="sample-serpapi-key")
 CACHES = cache_settings(REDIS_URL)
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
 
 # Serve static files straight from the apps in development (no collectstatic step).
 WHITENOISE_USE_FINDERS = True

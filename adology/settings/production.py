@@ -5,7 +5,7 @@ from django.core.exceptions import ImproperlyConfigured
 from adology.logging import logging_config
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, LOG_LEVEL, cache_settings, database_from_url, env
+from .base import BASE_DIR, LOG_LEVEL, cache_settings, channel_layers, database_from_url, env
 
 DEBUG = False
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
@@ -28,6 +28,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 REDIS_URL = env("REDIS_URL", default="")
 CACHES = cache_settings(REDIS_URL)
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
 
 LOGGING = logging_config(fmt=env("LOG_FORMAT", default="json"), level=LOG_LEVEL)
 

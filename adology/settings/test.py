@@ -8,7 +8,7 @@ machine with only Python passes too.
 from adology.embedded import embedded_postgres, embedded_redis, port_is_open
 
 from .base import *  # noqa: F403
-from .base import DATA_DIR, cache_settings, database_from_url, env
+from .base import DATA_DIR, cache_settings, channel_layers, database_from_url, env
 
 # ADOLOGY_EMBEDDED_SERVERS=1 skips the servers on 127.0.0.1, to test the fresh-machine path.
 _use_local_servers = not env.bool("ADOLOGY_EMBEDDED_SERVERS", default=False)
@@ -41,6 +41,7 @@ else:
     REDIS_URL = embedded_redis(DATA_DIR / "redis-test")
 
 CACHES = cache_settings(REDIS_URL)
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
 CACHES["default"]["KEY_PREFIX"] = "adology-test"
 
 # Generous limits: throttling has its own tests, which set low rates.

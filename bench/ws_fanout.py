@@ -1,0 +1,362 @@
+"""Benchmark: WebSocket fan-out of realtime events to 1,000 clients of one brandspace.
+
+    .venv/bin/python bench/ws_fanout.py [--clients 1000] [--events 200] [--rate 50]
+                                        [--layers core,pubsub] [--servers uvicorn]
+
+For each channel layer (channels_redis RedisChannelLayer "core" and RedisPubSubChannelLayer
+"pubsub") and each ASGI server named (uvicorn, daphne), in the same run:
+1. one server process (`uvicorn adology.asgi:application`, or daphne) on a free 127.0.0.1 port,
+   settings `adology.settings.test` on the database
+   `adology_bench_ws`, created and migrated when missing, of the PostgreSQL server the test
+   settings pick, and the test settings' Redis with a prefix of its own;
+2. N clients, each an organization member with its own API token, connect (in 2 client
+   processes, so the clients' own CPU is not the bottleneck on its own) and wait for their
+   snapshot; the server's RSS before and after gives memory per connection;
+3. a separate process broadcasts E events (`realtime.broadcast.broadcast`, as the pipeline
+   does) at R events/s to the brandspace; each carries its send time;
+4. prints delivery latency p50/p99/max (receive time minus send time), messages delivered per
+   second, lost messages, and server memory per connection. Goals: zero lost, p99 <= 250 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adology.settings.test")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+DB_NAME = "adology_bench_ws"
+CLIENT_PROCESSES = 2
+
+
+# ---------------------------------------------------------------- clients (child process)
+
+
+async def _client(url: str, token: str, expected: int, latencies: list[float], ready: asyncio.Event, sem):
+    from websockets.asyncio.client import connect
+
+    async with sem:
+        ws = await connect(f"{url}?token={token}", max_size=2**20, open_timeout=60)
+        json.loads(await ws.recv())  # the snapshot: subscribed
+    ready.set()
+    got = 0
+    try:
+        while got < expected:
+            text = await asyncio.wait_for(ws.recv(), timeout=30)
+            now = time.time()
+            event = json.loads(text)
+            if event["type"] == "run.progress":
+                latencies.append(now - event["payload"]["sent"])
+                got += 1
+    except (TimeoutError, Exception):
+        pass
+    finally:
+        await ws.close()
+
+
+async def _clients_main(url: str, tokens: list[str], expected: int) -> None:
+    latencies: list[float] = []
+    sem = asyncio.Semaphore(50)  # connect 50 at a time: a handshake storm is not what we measure
+    events = [asyncio.Event() for _ in tokens]
+    tasks = [
+        asyncio.create_task(_client(url, t, expected, latencies, e, sem))
+        for t, e in zip(tokens, events, strict=True)
+    ]
+    await asyncio.gather(*(e.wait() for e in events))
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    await asyncio.gather(*tasks)
+    sys.stdout.write(json.dumps({"latencies": latencies}) + "\n")
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------- broadcaster (child process)
+
+
+def _broadcast_main(space_id: int, events: int, rate: float) -> None:
+    import django
+
+    django.setup()
+    from realtime import events as schema
+    from realtime.broadcast import broadcast
+
+    started = time.time()
+    for seq in range(events):
+        due = started + seq / rate
+        if (wait := due - time.time()) > 0:
+            time.sleep(wait)
+        broadcast(
+            [
+                schema.envelope(
+                    schema.EventType.RUN_PROGRESS,
+                    brandspace_id=space_id,
+                    payload={
+                        "seq": seq,
+                        "sent": time.time(),
+                        "stage": "acquiring",
+                        "done": seq,
+                        "total": events,
+                    },
+                )
+            ]
+        )
+    sys.stdout.write(json.dumps({"first_sent": started, "last_sent": time.time()}) + "\n")
+
+
+# ---------------------------------------------------------------- orchestration
+
+
+def _database_url(db: dict) -> str:
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    if str(host).startswith("/"):
+        host, port = quote(host, safe=""), ""
+    return f"postgres://{db['USER']}@{host}{':' if port else ''}{port}/{db['NAME']}"
+
+
+def _ensure_database(db: dict) -> None:
+    import psycopg2
+
+    params = {"user": db.get("USER") or None, "password": db.get("PASSWORD") or None}
+    if db.get("HOST"):
+        params["host"] = db["HOST"]
+    if db.get("PORT"):
+        params["port"] = db["PORT"]
+    try:
+        psycopg2.connect(dbname=db["NAME"], **params).close()
+        return
+    except psycopg2.OperationalError:
+        pass
+    conn = psycopg2.connect(dbname="postgres", **params)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{db["NAME"]}"')
+    conn.close()
+
+
+def _tenant(clients: int) -> tuple[int, list[str]]:
+    """One organization, one brandspace, `clients` members with a token each (reused)."""
+    from rest_framework.authtoken.models import Token
+
+    from brands.models import Brand, Brandspace, Membership, Organization, User
+
+    org, _ = Organization.objects.get_or_create(name="ws-fanout bench")
+    brand, _ = Brand.objects.get_or_create(slug="ws-fanout-bench", defaults={"name": "WS Fanout Bench"})
+    space, _ = Brandspace.objects.get_or_create(
+        organization=org, name="fan-out", defaults={"primary_brand": brand}
+    )
+    have = User.objects.filter(email__startswith="ws-bench-").count()
+    if have < clients:
+        users = User.objects.bulk_create(
+            [User(email=f"ws-bench-{i}@bench.example", password="!") for i in range(have, clients)]
+        )
+        Membership.objects.bulk_create([Membership(user=u, organization=org) for u in users])
+        Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
+    tokens = list(
+        Token.objects.filter(user__email__startswith="ws-bench-")
+        .order_by("user_id")
+        .values_list("key", flat=True)
+    )
+    return space.pk, tokens[:clients]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return (
+        ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
+    )
+
+
+def _start_server(kind: str, server: str, env: dict, port: int) -> subprocess.Popen:
+    from adology.embedded import port_is_open
+
+    if server == "uvicorn":
+        cmd = [sys.executable, "-m", "uvicorn", "adology.asgi:application", "--host", "127.0.0.1"]
+        cmd += ["--port", str(port), "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log"]
+        cmd += ["--log-level", "warning"]
+    else:
+        cmd = [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port)]
+        cmd += ["-v", "0", "adology.asgi:application"]
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 30
+    while not port_is_open("127.0.0.1", port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{server} did not start")
+        time.sleep(0.05)
+    return process
+
+
+def run_one(kind: str, server: str, *, env: dict, space_id: int, tokens: list[str], events: int, rate: float):
+    import psutil
+
+    from adology.embedded import free_port
+
+    port = free_port()
+    env = {**env, "CHANNEL_LAYER_PREFIX": f"wsb{uuid.uuid4().hex[:6]}", "REALTIME_CHANNEL_LAYER": kind}
+    process = _start_server(kind, server, env, port)
+    url = f"ws://127.0.0.1:{port}/ws/"
+    clients: list[subprocess.Popen] = []
+    try:
+        # One connection first so imports and the first DB connection are not counted per socket.
+        asyncio.run(_one_connection(url, tokens[0]))
+        time.sleep(0.5)
+        proc = psutil.Process(process.pid)
+        rss_before = proc.memory_info().rss
+        share = (len(tokens) + CLIENT_PROCESSES - 1) // CLIENT_PROCESSES
+        connect_started = time.monotonic()
+        for i in range(CLIENT_PROCESSES):
+            chunk = tokens[i * share : (i + 1) * share]
+            child = subprocess.Popen(
+                [sys.executable, __file__, "--_clients", url, "--_expected", str(events)],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            child.stdin.write(json.dumps(chunk))
+            child.stdin.close()
+            clients.append(child)
+        for child in clients:
+            assert child.stdout.readline().strip() == "ready", "client process failed"
+        connect_s = time.monotonic() - connect_started
+        time.sleep(1.0)
+        rss_after = proc.memory_info().rss
+        cpu_before = proc.cpu_times()
+        sender = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--_broadcast",
+                str(space_id),
+                "--events",
+                str(events),
+                "--rate",
+                str(rate),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        sent = json.loads(sender.stdout.strip().splitlines()[-1])
+        latencies: list[float] = []
+        for child in clients:
+            out = child.stdout.read()
+            child.wait(timeout=120)
+            latencies += json.loads(out.strip().splitlines()[-1])["latencies"]
+        cpu_after = proc.cpu_times()
+    finally:
+        for child in [process, *clients]:
+            if child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+    expected = events * len(tokens)
+    last_received = sent["first_sent"] + max(latencies, default=0)  # approx. bound, refined below
+    span = max(sent["last_sent"] - sent["first_sent"], 1e-9)
+    duration = max(span, last_received - sent["first_sent"])
+    ms = [x * 1000 for x in latencies]
+    return {
+        "layer": kind,
+        "server": server,
+        "clients": len(tokens),
+        "events": events,
+        "delivered": len(latencies),
+        "lost": expected - len(latencies),
+        "p50_ms": _percentile(ms, 50),
+        "p99_ms": _percentile(ms, 99),
+        "max_ms": max(ms, default=float("nan")),
+        "msgs_per_s": len(latencies) / duration,
+        "kib_per_conn": (rss_after - rss_before) / len(tokens) / 1024,
+        "connect_s": connect_s,
+        "server_cpu_s": (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system),
+    }
+
+
+async def _one_connection(url: str, token: str) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(f"{url}?token={token}") as ws:
+        await ws.recv()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=50.0, help="events broadcast per second (50)")
+    parser.add_argument("--layers", default="core,pubsub")
+    parser.add_argument("--servers", default="uvicorn", help="uvicorn and/or daphne, comma-separated")
+    parser.add_argument("--_clients", help=argparse.SUPPRESS)
+    parser.add_argument("--_expected", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--_broadcast", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    # `timeout` and Ctrl-C: unwind, so the finally blocks stop the server and clients.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    if args._clients:
+        tokens = json.loads(sys.stdin.read())
+        asyncio.run(_clients_main(args._clients, tokens, args._expected))
+        return 0
+    if args._broadcast:
+        _broadcast_main(args._broadcast, args.events, args.rate)
+        return 0
+
+    from django.conf import settings
+
+    settings.DATABASES["default"]["NAME"] = DB_NAME
+    _ensure_database(settings.DATABASES["default"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", interactive=False, verbosity=0)
+    space_id, tokens = _tenant(args.clients)
+    env = {**os.environ, "DATABASE_URL": _database_url(settings.DATABASES["default"]), "LOG_LEVEL": "WARNING"}
+    env["REDIS_URL"] = settings.REDIS_URL
+    connection.close()
+    print(
+        f"{len(tokens)} clients, {args.events} events at {args.rate:g}/s, cores: {os.cpu_count()}, "
+        f"load average {os.getloadavg()[0]:.2f}, Redis {settings.REDIS_URL}"
+    )
+    header = f"{'server':8} {'layer':7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'msgs/s':>9} "
+    header += f"{'lost':>6} {'KiB/conn':>9} {'connect s':>9} {'srv cpu s':>9}  goal"
+    print(header)
+    ok = True
+    for server in args.servers.split(","):
+        for kind in args.layers.split(","):
+            r = run_one(
+                kind, server, env=env, space_id=space_id, tokens=tokens, events=args.events, rate=args.rate
+            )
+            passed = r["lost"] == 0 and r["p99_ms"] <= 250
+            ok &= passed
+            print(
+                f"{server:8} {kind:7} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['max_ms']:8.1f} "
+                f"{r['msgs_per_s']:9.0f} {r['lost']:6d} {r['kib_per_conn']:9.1f} {r['connect_s']:9.1f} "
+                f"{r['server_cpu_s']:9.1f}  {'PASS' if passed else 'MISS'}",
+                flush=True,
+            )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

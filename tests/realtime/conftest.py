@@ -1,0 +1,215 @@
+"""A real ASGI server (uvicorn) on a free port, real Redis, real `websockets` clients.
+
+The server is a subprocess on the pytest test database (tests here use transactional
+databases so it sees their rows). A prefix unique to the session keeps these tests' channel
+layer and Redis keys apart from other test sessions sharing the Redis database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from adology.embedded import free_port, port_is_open
+from adology.settings import realtime as realtime_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = f"rt{uuid.uuid4().hex[:8]}"
+ALLOWED_ORIGIN_HOST = "dashboard.adology.test"
+
+
+@pytest.fixture(autouse=True)
+def realtime_settings_in_this_process(settings):
+    """This process broadcasts too (signals sent by the tests, membership changes), on the
+    same session-unique channel-layer prefix as the servers these tests start."""
+    settings.CHANNEL_LAYER_PREFIX = PREFIX
+    layers = realtime_settings.channel_layers(settings.REDIS_URL)
+    layers["default"]["CONFIG"]["prefix"] = PREFIX
+    settings.CHANNEL_LAYERS = layers
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    if host.startswith("/"):  # embedded PostgreSQL listens on a unix socket
+        host, port = quote(host, safe=""), ""
+    return f"postgres://{db['USER']}@{host}{':' if port else ''}{port}/{db['NAME']}"
+
+
+def server_env(extra: dict | None = None) -> dict:
+    from django.conf import settings
+
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "adology.settings.test",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CHANNEL_LAYER_PREFIX": PREFIX,
+        "WEBSOCKET_ALLOWED_ORIGINS": ALLOWED_ORIGIN_HOST,
+        "PYTHONUNBUFFERED": "1",
+        **(extra or {}),
+    }
+
+
+class AsgiServer:
+    """`uvicorn adology.asgi:application` on a free port."""
+
+    def __init__(self, env: dict):
+        self.port = free_port()
+        self.log = Path(tempfile.mkstemp(prefix="asgi-", suffix=".log")[1])
+        with open(self.log, "wb") as out:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "adology.asgi:application",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--ws",
+                    "websockets-sansio",
+                    "--lifespan",
+                    "off",
+                    "--no-access-log",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while not port_is_open("127.0.0.1", self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ASGI server did not start:\n{self.output[-3000:]}")
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/"
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.log.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup, django_db_blocker) -> Iterator[AsgiServer]:
+    with django_db_blocker.unblock():
+        env = server_env()
+    server = AsgiServer(env)
+    yield server
+    server.stop()
+
+
+def token_for(user) -> str:
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def session_cookie_for(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+class Socket:
+    """A `websockets` client that keeps every frame it received, decoded."""
+
+    def __init__(self, url: str, **kwargs):
+        self._stack = contextlib.ExitStack()
+        self.ws = self._stack.enter_context(connect(url, open_timeout=10, max_size=2**22, **kwargs))
+        self.frames: list[dict] = []
+
+    def recv(self, timeout: float = 5) -> dict:
+        frame = json.loads(self.ws.recv(timeout=timeout))
+        self.frames.append(frame)
+        return frame
+
+    def recv_until(self, predicate, timeout: float = 10) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no matching frame within {timeout}s; got {self.frames[-5:]}")
+            try:
+                frame = self.recv(timeout=remaining)
+            except TimeoutError:
+                continue
+            if predicate(frame):
+                return frame
+
+    def quiet_for(self, seconds: float) -> list[dict]:
+        """Every frame that arrives within `seconds`."""
+        got = []
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                got.append(self.recv(timeout=remaining))
+            except TimeoutError:
+                break
+        return got
+
+    def send(self, data) -> None:
+        self.ws.send(data if isinstance(data, str | bytes) else json.dumps(data))
+
+    def close_code(self, timeout: float = 5) -> int | None:
+        """Wait for the server to close the socket; its close code."""
+        try:
+            while True:
+                self.recv(timeout=timeout)
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture
+def open_socket(asgi_server):
+    sockets = []
+
+    def make(
+        *, token: str | None = None, cookie: str | None = None, url: str | None = None, **kwargs
+    ) -> Socket:
+        url = url or asgi_server.ws_url
+        if token:
+            url = f"{url}?token={token}"
+        headers = {"Cookie": cookie} if cookie else None
+        socket = Socket(url, additional_headers=headers, **kwargs)
+        sockets.append(socket)
+        return socket
+
+    yield make
+    for socket in sockets:
+        socket.close()
