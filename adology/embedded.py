@@ -8,6 +8,7 @@ still runs on PostgreSQL: there is no SQLite code path.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 from pathlib import Path
@@ -41,6 +42,7 @@ def embedded_postgres(data_dir: Path, database: str = "postgres") -> dict:
     import pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    _repair_pid_list(data_dir / ".handle_pids.json")
     server = pgserver.get_server(str(data_dir), cleanup_mode="stop")
     if database != "postgres":
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
@@ -55,6 +57,19 @@ def embedded_postgres(data_dir: Path, database: str = "postgres") -> dict:
         "HOST": str(data_dir),
         "PORT": "",
     }
+
+
+def _repair_pid_list(path: Path) -> None:
+    """pgserver keeps the pids using a server in a JSON file it rewrites without a lock; when
+    several processes exit at once it can be left empty, and pgserver then cannot start. The
+    list only decides when to stop the server, so an unreadable one is reset, with a warning."""
+    if not path.exists():
+        return
+    try:
+        json.loads(path.read_text() or "x")
+    except ValueError:
+        logger.warning("embedded postgres: resetting its unreadable pid list", extra={"path": str(path)})
+        path.write_text("[]")
 
 
 def embedded_redis(data_dir: Path) -> str:

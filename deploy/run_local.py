@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
@@ -107,6 +108,13 @@ def main() -> int:
         import django
 
         django.setup()
+        if not os.environ.get("DATABASE_URL"):
+            # Children connect to the embedded server's socket directly: this process alone owns
+            # it (pgserver's shared bookkeeping races when many processes exit at once).
+            from django.conf import settings
+
+            db = settings.DATABASES["default"]
+            os.environ["DATABASE_URL"] = f"postgres://{db['USER']}@{quote(db['HOST'], safe='')}/{db['NAME']}"
         manage("migrate", "--no-input", "-v", "0")
         manage("seed_demo")
 
