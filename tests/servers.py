@@ -27,6 +27,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from celery.events import EventReceiver
@@ -57,6 +58,17 @@ def _wait(
         time.sleep(0.05)
     tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
     raise RuntimeError(f"{what} did not come up within {timeout}s.\n{tail}")
+
+
+def database_url() -> str:
+    """DATABASE_URL of the pytest test database, for the worker and server processes tests start."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    if host.startswith("/"):  # embedded PostgreSQL listens on a unix socket
+        host, port = quote(host, safe=""), ""
+    return f"postgres://{db['USER']}@{host}{':' if port else ''}{port}/{db['NAME']}"
 
 
 def _stop(process: subprocess.Popen, *, timeout: float = 10) -> None:

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from urllib.parse import quote
 
 import boto3
 import pytest
 from celery import Celery
-from django.db import connection
 
 import celeryconfig
 from brands.models import Creative, CreativeMedia, CreativeMediaLink
@@ -21,7 +19,7 @@ from ingestion.models import IngestionRun, RunItem
 from ingestion.queues import ensure_queues
 from ingestion.sources.sample import SAMPLE_ACCESS_TOKEN, start_sample_server
 from tests.ingestion.conftest import s3_keys
-from tests.servers import BusEvents
+from tests.servers import BusEvents, database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -33,15 +31,11 @@ def pipeline_env(sqs_broker_env, moto_server, mongo_url):
     bucket = f"adology-sqs-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1").create_bucket(Bucket=bucket)
     server, base_url = start_sample_server(ads_per_brand=18, page_size=6, latency_s=0.15)
-    db = connection.settings_dict
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    if host.startswith("/"):  # embedded PostgreSQL listens on a unix socket
-        host, port = quote(host, safe=""), ""
     env = {
         **sqs_broker_env,
         "SQS_QUEUE_PREFIX": f"p{uuid.uuid4().hex[:8]}-",
         "SQS_VISIBILITY_TIMEOUT": "6",
-        "DATABASE_URL": f"postgres://{db['USER']}@{host}{':' if port else ''}{port}/{db['NAME']}",
+        "DATABASE_URL": database_url(),
         "MONGO_URL": mongo_url,
         "AWS_STORAGE_BUCKET_NAME": bucket,
         "META_GRAPH_URL": base_url,

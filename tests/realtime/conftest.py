@@ -17,10 +17,8 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from websockets.exceptions import ConnectionClosed
@@ -28,6 +26,7 @@ from websockets.sync.client import connect
 
 from adology.embedded import free_port, port_is_open
 from adology.settings import realtime as realtime_settings
+from tests.servers import _stop, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = f"rt{uuid.uuid4().hex[:8]}"
@@ -42,14 +41,6 @@ def realtime_settings_in_this_process(settings):
     layers = realtime_settings.channel_layers(settings.REDIS_URL)
     layers["default"]["CONFIG"]["prefix"] = PREFIX
     settings.CHANNEL_LAYERS = layers
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    if host.startswith("/"):  # embedded PostgreSQL listens on a unix socket
-        host, port = quote(host, safe=""), ""
-    return f"postgres://{db['USER']}@{host}{':' if port else ''}{port}/{db['NAME']}"
 
 
 def server_env(extra: dict | None = None) -> dict:
@@ -114,13 +105,7 @@ class AsgiServer:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        _stop(self.process)
         self.log.unlink(missing_ok=True)
 
 
