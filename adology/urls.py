@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("brands.api.urls")),
     path("api/", include("ingestion.api.urls")),
     re_path(r"^api/", errors.not_found_view),  # unknown API paths answer in the API's error shape
+    path("", include("adology.dashboard.urls")),
 ]
 
 if settings.DEBUG:  # local media files (production media is on S3)

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import webbrowser
 from pathlib import Path
 from urllib.parse import quote
 
@@ -37,6 +38,7 @@ PORTS = {
     "sample": int(os.environ.get("SAMPLE_SOURCE_PORT", "8765")),
 }
 BIN = Path(sys.executable).parent
+DEMO_INGEST_DELAY = int(os.environ.get("DEMO_INGEST_DELAY", "20"))  # seconds after start-up
 
 
 def manage(*args: str) -> None:
@@ -206,22 +208,30 @@ def main() -> int:
         wait_for_port(PORTS["sample"], "the sample source", sample)
         wait_for_port(PORTS["web"], "the web server", web)
         wait_for_port(PORTS["flower"], "Flower", flower)
-        manage("ingest")  # the demo ingestion: every demo brand, from the sample source
-
         web_url = f"http://{HOST}:{PORTS['web']}"
         log.info(
             "\n\n  Adology is running (embedded PostgreSQL, Redis, Mongo-wire server, sample ad source).\n"
-            "  API docs:  %s/api/docs/\n  Admin:     %s/admin/   (runs: %s/admin/ingestion/ingestionrun/)\n"
+            "  Dashboard: %s/\n  API docs:  %s/api/docs/\n"
+            "  Admin:     %s/admin/   (runs: %s/admin/ingestion/ingestionrun/)\n"
             "  Flower:    http://%s:%s/\n  Health:    %s/readyz\n"
-            "  Sign in as owner@demo.adology.local / adology-demo (superuser)\n"
-            "  A demo ingestion is running now. Press Ctrl-C to stop.\n",
+            "  Sign in as owner@demo.adology.local / adology-demo (or member@... to see a member's view)\n"
+            "  The demo ingestion starts in %s s: open the dashboard to watch the brandspace fill.\n"
+            "  Press Ctrl-C to stop.\n",
+            web_url,
             web_url,
             web_url,
             web_url,
             HOST,
             PORTS["flower"],
             web_url,
+            DEMO_INGEST_DELAY,
         )
+        if os.environ.get("ADOLOGY_OPEN_BROWSER", "1") == "1":
+            webbrowser.open(f"{web_url}/")  # a no-op where there is no browser (servers, CI)
+        # The demo ingestion (every demo brand, from the sample source) starts once someone has
+        # had time to sign in, so the overview's progress bars and new ads are seen arriving.
+        time.sleep(DEMO_INGEST_DELAY)
+        manage("ingest")
         return supervise(processes)
     finally:
         stop_all(processes)

@@ -11,6 +11,10 @@ stopped at its end:
 - `redis_url`: the Redis the test settings use.
 - `celery_worker`: starts real `celery -A adology worker` processes (`.start(env, queues=...)`),
   and stops (or SIGKILLs) them; every worker still running at the end of the test is stopped.
+
+And, for tests that start the web app itself: `AsgiServer(env)`, uvicorn serving
+`adology.asgi:application` on a free port, with `server_env(...)` the environment that puts it
+on the pytest test database.
 """
 
 from __future__ import annotations
@@ -71,6 +75,35 @@ def database_url() -> str:
     return f"postgres://{db['USER']}@{host}{':' if port else ''}{port}/{db['NAME']}"
 
 
+def server_env(
+    extra: Mapping[str, str] | None = None,
+    *,
+    channel_prefix: str,
+    websocket_allowed_origins: str = "",
+) -> dict[str, str]:
+    """Environment for a web server process on the test settings and the pytest test database.
+
+    `channel_prefix` keeps its channel layer and Redis keys apart from other test sessions
+    sharing the Redis database; `extra` (e.g. `sqs_broker_env`) comes last and wins.
+    """
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "adology.settings.test",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CHANNEL_LAYER_PREFIX": channel_prefix,
+        "WEBSOCKET_ALLOWED_ORIGINS": websocket_allowed_origins,
+        "PYTHONUNBUFFERED": "1",
+        **(extra or {}),
+    }
+    # The browser tests set this in the test process only (Playwright's sync API leaves an
+    # event loop marked running); the server must keep Django's async-safety checks.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return env
+
+
 def _stop(process: subprocess.Popen, *, timeout: float = 10) -> None:
     if process.poll() is not None:
         return
@@ -88,6 +121,57 @@ def _http_ok(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+class AsgiServer:
+    """`uvicorn adology.asgi:application` on a free port."""
+
+    def __init__(self, env: dict):
+        self.port = free_port()
+        self.log = Path(tempfile.mkstemp(prefix="asgi-", suffix=".log")[1])
+        with open(self.log, "wb") as out:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "adology.asgi:application",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--ws",
+                    "websockets-sansio",
+                    "--lifespan",
+                    "off",
+                    "--no-access-log",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while not port_is_open("127.0.0.1", self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ASGI server did not start:\n{self.output[-3000:]}")
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/"
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        _stop(self.process)
+        self.log.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
@@ -143,8 +227,11 @@ def sqs_broker_env(moto_server, redis_url, aws_credentials) -> dict[str, str]:
     Queues are not created here: run `ingestion.queues.ensure_queues(environ=env)` (or
     `manage.py sqs_setup` with this env). Add DATABASE_URL for tasks that use the database.
     """
+    # Browser tests allow sync database calls in this process while Playwright runs; the
+    # workers started from this environment keep Django's check.
+    environ = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return {
-        **os.environ,
+        **environ,
         **aws_credentials,
         "DJANGO_SETTINGS_MODULE": "adology.settings.test",
         "CELERY_BROKER_URL": "sqs://",

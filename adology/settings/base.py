@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "ingestion",
     "intelligence",
     "realtime",
+    "adology.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +85,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+LOGIN_URL = "dashboard:login"
+LOGIN_REDIRECT_URL = "dashboard:home"
+LOGOUT_REDIRECT_URL = "dashboard:login"
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

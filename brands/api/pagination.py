@@ -49,8 +49,8 @@ class CreativeCursorPagination(BasePagination):
     cursor_query_param = "cursor"
     page_size_query_param = "page_size"
 
-    def _page_size(self, request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
+    def _page_size(self, params) -> int:
+        raw = params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
         try:
@@ -62,13 +62,18 @@ class CreativeCursorPagination(BasePagination):
         return size
 
     def paginate_queryset(self, queryset, request, view=None):
-        name = request.query_params.get("ordering", "newest")
+        self.request = request
+        return self.paginate(queryset, request.query_params)
+
+    def paginate(self, queryset, params) -> list:
+        """One page for these query parameters (ordering, cursor, page_size); the dashboard
+        calls this directly with its own parameters."""
+        name = params.get("ordering", "newest")
         if name not in ORDERINGS:
             raise ValidationError({"ordering": [f"Use one of: {', '.join(ORDERINGS)}."]})
         self.field, kind = ORDERINGS[name]
-        self.request = request
-        size = self._page_size(request)
-        cursor = request.query_params.get(self.cursor_query_param)
+        size = self._page_size(params)
+        cursor = params.get(self.cursor_query_param)
         reverse = False
         if cursor:
             value, pk, reverse = _decode(cursor, kind)
@@ -97,6 +102,11 @@ class CreativeCursorPagination(BasePagination):
         url = self.request.build_absolute_uri()
         cursor = _encode(getattr(row, self.field), row.pk, reverse)
         return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def next_cursor(self) -> str | None:
+        if not (self.rows and self.has_next):
+            return None
+        return _encode(getattr(self.rows[-1], self.field), self.rows[-1].pk, False)
 
     def get_next_link(self):
         if not (self.rows and self.has_next):

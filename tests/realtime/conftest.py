@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -24,11 +19,10 @@ from rest_framework.authtoken.models import Token
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from adology.embedded import free_port, port_is_open
 from adology.settings import realtime as realtime_settings
-from tests.servers import _stop, database_url
+from tests import servers
+from tests.servers import AsgiServer
 
-ROOT = Path(__file__).resolve().parents[2]
 PREFIX = f"rt{uuid.uuid4().hex[:8]}"
 ALLOWED_ORIGIN_HOST = "dashboard.adology.test"
 
@@ -44,69 +38,9 @@ def realtime_settings_in_this_process(settings):
 
 
 def server_env(extra: dict | None = None) -> dict:
-    from django.conf import settings
-
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "adology.settings.test",
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "CHANNEL_LAYER_PREFIX": PREFIX,
-        "WEBSOCKET_ALLOWED_ORIGINS": ALLOWED_ORIGIN_HOST,
-        "PYTHONUNBUFFERED": "1",
-        **(extra or {}),
-    }
-
-
-class AsgiServer:
-    """`uvicorn adology.asgi:application` on a free port."""
-
-    def __init__(self, env: dict):
-        self.port = free_port()
-        self.log = Path(tempfile.mkstemp(prefix="asgi-", suffix=".log")[1])
-        with open(self.log, "wb") as out:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "adology.asgi:application",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--ws",
-                    "websockets-sansio",
-                    "--lifespan",
-                    "off",
-                    "--no-access-log",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while not port_is_open("127.0.0.1", self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"ASGI server did not start:\n{self.output[-3000:]}")
-            time.sleep(0.05)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/"
-
-    @property
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        _stop(self.process)
-        self.log.unlink(missing_ok=True)
+    """The environment of the servers these tests start: this session's channel-layer prefix
+    and the one allowed WebSocket origin."""
+    return servers.server_env(extra, channel_prefix=PREFIX, websocket_allowed_origins=ALLOWED_ORIGIN_HOST)
 
 
 @pytest.fixture(scope="session")
