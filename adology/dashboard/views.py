@@ -62,7 +62,8 @@ def brandspace_page(tab: str):
                 "roles": {b["id"]: b["role"] for b in brands},
                 "active_tab": tab,
             }
-            request.session["brandspace_id"] = brandspace.pk
+            if request.session.get("brandspace_id") != brandspace.pk:  # "/" reopens it next time
+                request.session["brandspace_id"] = brandspace.pk
             return view(request, page, *args, **kwargs)
 
         return wrapper
@@ -88,14 +89,11 @@ def home(request):
 
 @brandspace_page("overview")
 def overview(request, page):
-    brand_ids = [b["id"] for b in page["brands"]]
     page["summaries"] = selectors.brand_summaries(page["brandspace"], brands=page["brands"])
-    page["latest"] = [
-        cards.card(c, page["roles"])
-        for c in selectors.latest_creatives(page["brandspace"], brand_ids=brand_ids)
-    ]
     if request.GET.get("fragment") == "brands":  # the live page refreshes its counts after a run
         return render(request, "dashboard/_brand_rows.html", page)
+    latest = selectors.latest_creatives(page["brandspace"], brand_ids=list(page["roles"]))
+    page["latest"] = [cards.card(c, page["roles"]) for c in latest]
     return render(request, "dashboard/overview.html", page)
 
 
