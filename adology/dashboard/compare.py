@@ -1,7 +1,7 @@
 """The compare page's numbers: the brandspace's brands side by side, computed in PostgreSQL.
 
-Three aggregate queries whatever the number of ads: launches per brand and ISO week, ads per
-brand and format, and per brand the totals, active ads and median days running. Every brand
+Two aggregate queries whatever the number of ads: launches per brand and ISO week, and per
+brand the totals, active ads, median days running and the format mix. Every brand
 passed in appears in every result, with zeros when it has no ads, so a quiet competitor
 shows as quiet instead of vanishing from the comparison.
 """
@@ -69,16 +69,16 @@ def brandspace_comparison(
         .order_by()
     }
 
-    formats: dict[tuple[int, str], int] = {
-        (row["brand_id"], row["format"]): row["n"]
-        for row in creatives.values("brand_id", "format").annotate(n=Count("id")).order_by()
-    }
-
+    # Totals, active ads, the median and the format mix in one pass over the brands' ads.
+    per_format = {f"format_{value}": Count("id", filter=Q(format=value)) for value, _ in FORMATS}
     totals = {
         row["brand_id"]: row
         for row in creatives.values("brand_id")
         .annotate(
-            total=Count("id"), active=Count("id", filter=Q(is_active=True)), median=Median("days_running")
+            total=Count("id"),
+            active=Count("id", filter=Q(is_active=True)),
+            median=Median("days_running"),
+            **per_format,
         )
         .order_by()
     }
@@ -89,7 +89,7 @@ def brandspace_comparison(
         brand_id = brand["id"]
         counted = totals.get(brand_id, {})
         total, active = counted.get("total", 0), counted.get("active", 0)
-        by_format = {value: formats.get((brand_id, value), 0) for value, _ in FORMATS}
+        by_format = {value: counted.get(f"format_{value}", 0) for value, _ in FORMATS}
         weekly = [launches.get((brand_id, monday), 0) for monday in mondays]
         rows.append(
             {
