@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django import forms
 
-from brands.api.filters import CreativeFilter
+from brands.api.filters import ROLE_CHOICES, CreativeFilter
 from brands.api.pagination import ORDERINGS
-from brands.models import Brandspace
+from brands.models import Brandspace, Creative
 
 ORDERING_LABELS = {"newest": "Newest first", "longest_running": "Longest running"}
 PLATFORMS = ["facebook", "instagram", "messenger", "audience_network", "google_search", "youtube", "display"]
@@ -27,9 +27,12 @@ class ExplorerFilter(CreativeFilter):
             choices=[("", "All brands")] + [(b["id"], b["name"]) for b in brands],
         )
         fields["role"].label = "Role"
-        fields["role"].choices = [("", "All roles")] + list(fields["role"].choices)[1:]
+        # django-filter adds its own empty choice; name it instead of adding a second one.
+        fields["role"].empty_label = "All roles"
+        fields["role"].choices = ROLE_CHOICES  # rebinds the widget's choices to this field's label
         fields["format"].label = "Format"
-        fields["format"].choices = [("", "All formats")] + list(fields["format"].choices)[1:]
+        fields["format"].empty_label = "All formats"
+        fields["format"].choices = Creative.Format.choices
         fields["platform"].label = "Platform"
         fields["platform"].widget.attrs.update({"list": "platforms", "placeholder": "any"})
         fields["active"].label = "Status"

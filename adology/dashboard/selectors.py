@@ -17,6 +17,14 @@ from brands.selectors import brand_roles_in_brandspace, creative_list
 from ingestion.models import IngestionRun
 
 ROLE_ORDER = {"primary": 0, "competitor": 1, "followed": 2}
+# What a run is doing, in words (live.js uses the same words for live updates).
+STAGE_LABELS = {
+    "queued": "Queued",
+    "gathering": "Gathering ads",
+    "acquiring": "Downloading media",
+    "committing": "Saving",
+    "analyzing": "Analysing",
+}
 NEW_WINDOW = dt.timedelta(days=7)
 
 
@@ -49,7 +57,8 @@ class BrandSummary:
             return None
         done = sum(r.items_acquired + r.items_failed for r in self.active_runs)
         total = sum(r.items_expected for r in self.active_runs)
-        return {"done": done, "total": total, "stage": self.active_runs[0].status}
+        stage = min((r.status for r in self.active_runs), key=list(STAGE_LABELS).index)
+        return {"done": done, "total": total, "stage": stage, "label": STAGE_LABELS[stage]}
 
 
 def brand_summaries(brandspace: Brandspace, *, brands: list[dict], now: dt.datetime | None = None):

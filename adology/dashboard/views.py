@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ValidationError
 
@@ -105,7 +106,8 @@ def refresh(request, page):
         runs = ingestion_services.ingest_request(user=request.user, brandspace_id=page["brandspace"].pk)
     except DomainError as error:
         return _refused(request, error, "dashboard:overview", page)
-    text = f"Refreshing {len({r.brand_id for r in runs})} brands: {len(runs)} runs queued."
+    brands = len({r.brand_id for r in runs})
+    text = f"Refreshing {brands} brand{pluralize(brands)}: {len(runs)} run{pluralize(len(runs))} queued."
     if _wants_json(request):
         return HttpResponse(status=202, headers={"X-Message": text})
     messages.success(request, text)

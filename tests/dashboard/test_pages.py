@@ -318,7 +318,7 @@ def test_refresh_now_starts_runs_for_the_brands_with_identities(owner, brandspac
     url = reverse("dashboard:refresh", args=[brandspace.pk])
     response = client.post(url, HTTP_X_REQUESTED_WITH="fetch")
     assert response.status_code == 202
-    assert "1 runs queued" in response["X-Message"] or "1 run" in response["X-Message"]
+    assert response["X-Message"] == "Refreshing 1 brand: 1 run queued."
     assert IngestionRun.objects.filter(brand=brandspace.primary_brand, status="queued").count() == 1
 
 

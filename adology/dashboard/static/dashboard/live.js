@@ -168,7 +168,8 @@ for (const form of document.querySelectorAll("form[data-live-form=refresh]")) {
         body: new FormData(form),
         headers: { "X-Requested-With": "fetch" },
       });
-      toast(response.ok ? response.headers.get("X-Message") || "Refresh started." : await response.text());
+      const text = await response.text(); // read to the end, or the browser reports it aborted
+      toast(response.ok ? response.headers.get("X-Message") || "Refresh started." : text);
     } catch {
       toast("Could not reach Adology; check your connection and try again.");
     } finally {
