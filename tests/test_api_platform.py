@@ -128,6 +128,14 @@ def test_openapi_schema(api):
     } <= creative_params
 
 
+def test_api_docs_describe_the_websocket_events(api):
+    description = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["info"][
+        "description"
+    ]
+    for event in ("run.queued", "run.progress", "run.committed", "run.finished", "creative.new", "4401"):
+        assert event in description
+
+
 def test_openapi_schema_as_json(api):
     response = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200

@@ -186,7 +186,9 @@ ADOLOGY_THROTTLE_RATES = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Adology API",
-    "DESCRIPTION": "Ad intelligence: brandspaces, brands, creatives and their ingestion.",
+    # The WebSocket events are part of the API: their one document is shown on the docs page.
+    "DESCRIPTION": "Ad intelligence: brandspaces, brands, creatives and their ingestion.\n\n"
+    + (BASE_DIR / "realtime" / "EVENTS.md").read_text(encoding="utf-8"),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Sidecar assets: the docs page works with no internet.
