@@ -141,6 +141,11 @@ def main() -> int:
                 # WebSockets at /ws/ (realtime); plain "websockets" is deprecated in uvicorn 0.54.
                 "--ws",
                 "websockets-sansio",
+                # No permessage-deflate: one compressor per socket halves memory per connection
+                # and costs CPU per event per socket, for events of a few hundred bytes
+                # (bench/ws_fanout.py).
+                "--ws-per-message-deflate",
+                "false",
                 "--lifespan",
                 "off",
             ],

@@ -5,8 +5,10 @@ Close codes: 4401 no valid identity, 4403 no organization or access revoked.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import weakref
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -22,6 +24,21 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 ACTIONS = ("subscribe", "unsubscribe")
+
+# Group joins and leaves in flight at once per process. Each holds a connection of the
+# layer's Redis pool, which refuses (MaxConnectionsError) instead of waiting when it is
+# empty: 1,000 sockets dropping together failed some group_discards, leaving members that
+# group_send kept feeding until group_expiry.
+GROUP_OPERATIONS_AT_ONCE = 100
+_group_gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _group_gate() -> asyncio.Semaphore:
+    # One per event loop: an asyncio.Semaphore belongs to the loop that first waits on it.
+    loop = asyncio.get_running_loop()
+    if loop not in _group_gates:
+        _group_gates[loop] = asyncio.Semaphore(GROUP_OPERATIONS_AT_ONCE)
+    return _group_gates[loop]
 
 
 @database_sync_to_async
@@ -61,7 +78,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return
         # Join the user's group before reading the membership, so a revocation that commits
         # after our read still reaches this socket.
-        await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
+        await self._join(user_group(self.user.pk))
         allowed = await _allowed_brandspaces(self.user)
         await self.accept(subprotocol)
         if allowed is None:
@@ -71,16 +88,24 @@ class EventsConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         if self.user is not None and self.user.is_authenticated:
-            await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+            await self._leave(user_group(self.user.pk))
         for space_id in self.subscribed:
-            await self.channel_layer.group_discard(brandspace_group(space_id), self.channel_name)
+            await self._leave(brandspace_group(space_id))
         self.subscribed = set()
+
+    async def _join(self, group: str) -> None:
+        async with _group_gate():
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def _leave(self, group: str) -> None:
+        async with _group_gate():
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def _subscribe(self, brandspace_ids: set[int]) -> None:
         # Join first, then read: events sent in between wait in our channel and are handled
         # after the snapshot, so nothing falls between the two.
         for space_id in sorted(brandspace_ids - self.subscribed):
-            await self.channel_layer.group_add(brandspace_group(space_id), self.channel_name)
+            await self._join(brandspace_group(space_id))
         self.subscribed |= brandspace_ids
         for snapshot in await _snapshots(brandspace_ids):
             await self.send(text_data=events.encode(snapshot))
@@ -110,7 +135,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return await self._error("invalid_brandspace", "brandspace must be an integer id.")
         if message["action"] == "unsubscribe":
             if space_id in self.subscribed:
-                await self.channel_layer.group_discard(brandspace_group(space_id), self.channel_name)
+                await self._leave(brandspace_group(space_id))
                 self.subscribed.discard(space_id)
             return await self._send_ack(EventType.UNSUBSCRIBED, space_id)
         allowed = await _allowed_brandspaces(self.user)
@@ -127,30 +152,22 @@ class EventsConsumer(AsyncWebsocketConsumer):
         )
         await self.send(text_data=events.encode(event))
 
-    # --- channel layer messages: one method per event type ------------------------------------
+    # --- channel layer messages ----------------------------------------------------------------
+
+    async def dispatch(self, message):
+        # Broadcast events skip channels' dispatch, which runs close_old_connections() in a
+        # worker thread before every handler: a thread hop per event per socket, half the
+        # server's CPU when one event reaches 1,000 sockets (bench/ws_fanout.py). Forwarding
+        # touches no database; every handler that does goes through database_sync_to_async,
+        # which closes old connections in its own thread.
+        if message["type"] in events.BROADCAST_TYPES:
+            return await self._forward(message)
+        return await super().dispatch(message)
 
     async def _forward(self, message: dict) -> None:
         # An unsubscribe can race a message already in our channel: drop it here.
         if message.get("brandspace") in self.subscribed:
             await self.send(text_data=message["text"])
-
-    async def run_queued(self, message):
-        await self._forward(message)
-
-    async def run_progress(self, message):
-        await self._forward(message)
-
-    async def run_committed(self, message):
-        await self._forward(message)
-
-    async def run_finished(self, message):
-        await self._forward(message)
-
-    async def creative_new(self, message):
-        await self._forward(message)
-
-    async def analysis_ready(self, message):
-        await self._forward(message)
 
     async def user_revoked(self, message):
         await self.close(code=CLOSE_FORBIDDEN)
