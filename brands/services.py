@@ -199,6 +199,24 @@ def brandspace_update(
 
 
 @transaction.atomic
+def brandspace_make_primary(*, user: User, brandspace_id, brand: Brand) -> Brandspace:
+    """Make `brand` the primary brand. A brand tracked here swaps places with the primary,
+    which takes over its role, so no brand leaves the brandspace; a brand from the catalog
+    replaces the primary, as `brandspace_update` does."""
+    brandspace = _lock_brandspace(user, brandspace_id)
+    if brand.pk == brandspace.primary_brand_id:
+        return brandspace
+    tracked = brandspace.tracked.filter(brand=brand).first()
+    if tracked is not None:
+        previous_primary_id, role = brandspace.primary_brand_id, tracked.role
+        tracked.delete()
+        TrackedBrand.objects.create(brandspace=brandspace, brand_id=previous_primary_id, role=role)
+    brandspace.primary_brand = brand
+    brandspace.save()
+    return brandspace
+
+
+@transaction.atomic
 def brandspace_delete(*, user: User, brandspace_id) -> None:
     _lock_brandspace(user, brandspace_id).delete()
 

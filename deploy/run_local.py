@@ -122,7 +122,12 @@ def main() -> int:
 
         sample = start(
             "sample source",
-            [sys.executable, "-m", "ingestion.sources.sample", "--port", str(PORTS["sample"])],
+            [
+                *[sys.executable, "-m", "ingestion.sources.sample", "--port", str(PORTS["sample"])],
+                # Answers as slowly as a real ad library, so the demo runs last long enough
+                # to watch the progress bars move and the ads arrive.
+                *["--latency", os.environ.get("DEMO_SOURCE_LATENCY", "0.4")],
+            ],
             processes,
         )
         web = start(

@@ -245,8 +245,8 @@ def _settings_change(request, page):
             text = f"{brand.name} removed from this brandspace."
         elif action == "primary":
             brand = _brand(request.POST.get("brand"))
-            brand_services.brandspace_update(
-                user=request.user, brandspace_id=brandspace_id, primary_brand=brand
+            brand_services.brandspace_make_primary(
+                user=request.user, brandspace_id=brandspace_id, brand=brand
             )
             text = f"{brand.name} is now the primary brand."
         else:

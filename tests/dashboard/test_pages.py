@@ -297,6 +297,19 @@ def test_owner_manages_brands_in_settings(owner, brandspace):
     assert brandspace.primary_brand == other
 
 
+def test_a_tracked_brand_made_primary_swaps_places_with_the_primary(owner, brandspace):
+    old_primary = brandspace.primary_brand
+    competitor = brandspace.tracked.get(role="competitor").brand
+    url = reverse("dashboard:settings", args=[brandspace.pk])
+    response = signed_in(owner).post(url, {"action": "primary", "brand": competitor.pk}, follow=True)
+    assert f"{competitor.name} is now the primary brand" in response.content.decode()
+    brandspace.refresh_from_db()
+    assert brandspace.primary_brand == competitor
+    roles = dict(brandspace.tracked.values_list("brand_id", "role"))
+    assert roles[old_primary.pk] == "competitor" and competitor.pk not in roles
+    assert len(roles) == 2  # nothing left the brandspace
+
+
 def test_member_sees_settings_read_only_and_cannot_change_them(member, brandspace):
     newcomer = factories.BrandFactory(name="Sneaky Add")
     client = signed_in(member)

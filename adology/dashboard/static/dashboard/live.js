@@ -104,6 +104,9 @@ async function flushNewAds() {
       fresh.forEach((card) => card.classList.add("is-new"));
       grid.prepend(...fresh);
     }
+    // The overview shows only the latest few; the explorer keeps everything it has loaded.
+    const limit = Number(grid.dataset.limit || 0);
+    if (limit) [...grid.querySelectorAll("[data-creative-id]")].slice(limit).forEach((card) => card.remove());
   }
   const brands = [...new Set(batch.map((ad) => ad.brand.name))];
   const explorer = document.querySelector(".tabs a[href$='/ads/']");
