@@ -91,6 +91,8 @@ async function flushNewAds() {
   const ids = batch.map((ad) => ad.id);
   for (const grid of document.querySelectorAll("[data-live=new-ads]")) {
     const url = new URL(grid.dataset.cardsUrl, location.href);
+    // New ads belong at the top only of a newest-first list; the notification still tells.
+    if ((url.searchParams.get("ordering") || "newest") !== "newest") continue;
     url.searchParams.delete("cursor");
     for (let i = 0; i < ids.length; i += 100) {
       url.searchParams.set("ids", ids.slice(i, i + 100).join(","));
