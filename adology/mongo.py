@@ -23,7 +23,10 @@ _INDEXES = {
 
 @cache
 def _client(url: str) -> MongoClient:
-    return MongoClient(url, serverSelectionTimeoutMS=5000, tz_aware=True, appname="adology")
+    # A keyword would override the URL, so the 5 s default applies only when the URL names none
+    # (MONGO_URL=...?serverSelectionTimeoutMS=1000 shortens how long a page waits for a down Mongo).
+    options = {} if "serverselectiontimeoutms=" in url.lower() else {"serverSelectionTimeoutMS": 5000}
+    return MongoClient(url, tz_aware=True, appname="adology", **options)
 
 
 @cache

@@ -45,6 +45,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adology.settings.test")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+from adology.asgi_server import UVICORN_OPTIONS  # noqa: E402
+
 DB_NAME = "adology_bench_ws"
 CLIENT_PROCESSES = 2
 
@@ -224,12 +226,11 @@ def _percentile(values: list[float], q: float) -> float:
     )
 
 
-# The production command lines (deploy/run_local.py, deploy/Dockerfile) with a port of ours.
+# The production command line (adology/asgi_server.py) with a port of ours, and daphne's.
 SERVER_COMMANDS = {
     "uvicorn": [
         "-m", "uvicorn", "adology.asgi:application", "--host", "127.0.0.1", "--port", "{port}",
-        "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--lifespan", "off",
-        "--no-access-log", "--log-level", "warning",
+        *UVICORN_OPTIONS, "--no-access-log", "--log-level", "warning",
     ],
     "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "-v", "0", "adology.asgi:application"],
 }  # fmt: skip

@@ -208,6 +208,12 @@ class CreativeMedia(models.Model):
     def is_image(self) -> bool:
         return self.mime_type.startswith("image/")
 
+    @property
+    def preview_key(self) -> str:
+        """The stored picture that stands for this media: its thumbnail (a video's keyframe),
+        else the image itself; "" when there is none."""
+        return self.thumbnail_key or (self.storage_key if self.is_image else "")
+
 
 class Creative(models.Model):
     """One ad as a source shows it."""

@@ -187,31 +187,13 @@ def brandspace_update(
     if name is not None:
         brandspace.name = _check_name_free(brandspace.organization_id, name, brandspace.pk)
     if primary_brand is not None and primary_brand.pk != brandspace.primary_brand_id:
-        if brandspace.tracked.filter(brand=primary_brand).exists():
-            raise DomainError(
-                f"{primary_brand.name} is tracked in this brandspace; remove it first "
-                "or choose another primary brand.",
-                field="primary_brand",
-            )
+        # A brand tracked here swaps places with the primary, which takes over its role, so
+        # no brand leaves the brandspace; a brand from the catalog replaces the primary.
+        tracked = brandspace.tracked.filter(brand=primary_brand).first()
+        if tracked is not None:
+            tracked.brand_id = brandspace.primary_brand_id
+            tracked.save(update_fields=["brand"])
         brandspace.primary_brand = primary_brand
-    brandspace.save()
-    return brandspace
-
-
-@transaction.atomic
-def brandspace_make_primary(*, user: User, brandspace_id, brand: Brand) -> Brandspace:
-    """Make `brand` the primary brand. A brand tracked here swaps places with the primary,
-    which takes over its role, so no brand leaves the brandspace; a brand from the catalog
-    replaces the primary, as `brandspace_update` does."""
-    brandspace = _lock_brandspace(user, brandspace_id)
-    if brand.pk == brandspace.primary_brand_id:
-        return brandspace
-    tracked = brandspace.tracked.filter(brand=brand).first()
-    if tracked is not None:
-        previous_primary_id, role = brandspace.primary_brand_id, tracked.role
-        tracked.delete()
-        TrackedBrand.objects.create(brandspace=brandspace, brand_id=previous_primary_id, role=role)
-    brandspace.primary_brand = brand
     brandspace.save()
     return brandspace
 

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import webbrowser
 from pathlib import Path
@@ -25,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adology.settings.local")
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
 
+from adology.asgi_server import uvicorn_command  # noqa: E402
 from adology.embedded import embedded_redis, free_port, port_is_open  # noqa: E402
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s run_local %(message)s")
@@ -43,6 +45,13 @@ DEMO_INGEST_DELAY = int(os.environ.get("DEMO_INGEST_DELAY", "20"))  # seconds af
 
 def manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def demo_ingest() -> None:
+    try:
+        manage("ingest")
+    except subprocess.CalledProcessError as error:
+        log.error("The demo ingestion could not start (exit code %s); see the lines above.", error.returncode)
 
 
 def wait_for_port(port: int, what: str, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -132,28 +141,7 @@ def main() -> int:
         )
         web = start(
             "web",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "adology.asgi:application",
-                "--host",
-                HOST,
-                "--port",
-                str(PORTS["web"]),
-                "--log-level",
-                "warning",
-                # WebSockets at /ws/ (realtime); plain "websockets" is deprecated in uvicorn 0.54.
-                "--ws",
-                "websockets-sansio",
-                # No permessage-deflate: one compressor per socket halves memory per connection
-                # and costs CPU per event per socket, for events of a few hundred bytes
-                # (bench/ws_fanout.py).
-                "--ws-per-message-deflate",
-                "false",
-                "--lifespan",
-                "off",
-            ],
+            uvicorn_command(HOST, PORTS["web"], "--log-level", "warning"),
             processes,
         )
         start(
@@ -239,9 +227,11 @@ def main() -> int:
         if os.environ.get("ADOLOGY_OPEN_BROWSER", "1") == "1":
             webbrowser.open(f"{web_url}/")  # a no-op where there is no browser (servers, CI)
         # The demo ingestion (every demo brand, from the sample source) starts once someone has
-        # had time to sign in, so the overview's progress bars and new ads are seen arriving.
-        time.sleep(DEMO_INGEST_DELAY)
-        manage("ingest")
+        # had time to sign in, so the overview's progress bars and new ads are seen arriving;
+        # meanwhile the processes are already supervised.
+        demo = threading.Timer(DEMO_INGEST_DELAY, demo_ingest)
+        demo.daemon = True
+        demo.start()
         return supervise(processes)
     finally:
         stop_all(processes)

@@ -37,6 +37,7 @@ import pytest
 from celery.events import EventReceiver
 from kombu import Connection
 
+from adology.asgi_server import uvicorn_command
 from adology.embedded import free_port, port_is_open
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,21 +132,7 @@ class AsgiServer:
         self.log = Path(tempfile.mkstemp(prefix="asgi-", suffix=".log")[1])
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "adology.asgi:application",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--ws",
-                    "websockets-sansio",
-                    "--lifespan",
-                    "off",
-                    "--no-access-log",
-                ],
+                uvicorn_command("127.0.0.1", self.port, "--no-access-log"),
                 cwd=ROOT,
                 env=env,
                 stdout=out,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlsplit
+
 from django.core.files.storage import default_storage
 
 from brands.models import Creative, CreativeMedia
@@ -9,8 +11,16 @@ from brands.models import Creative, CreativeMedia
 FORMAT_LABELS = dict(Creative.Format.choices)
 
 
+def _links(creative: Creative) -> list:
+    """The creative's media links in carousel order (prefetched by creative_list())."""
+    links = getattr(creative, "ordered_links", None)
+    if links is None:
+        links = list(creative.media_links.select_related("media").order_by("position"))
+    return links
+
+
 def _thumbnail(media: CreativeMedia) -> dict | None:
-    key = media.thumbnail_key or (media.storage_key if media.mime_type.startswith("image/") else "")
+    key = media.preview_key
     if not key:
         return None
     # Video keyframes keep the video's shape, so the media's size gives the box its ratio.
@@ -18,9 +28,7 @@ def _thumbnail(media: CreativeMedia) -> dict | None:
 
 
 def card(creative: Creative, roles: dict[int, str]) -> dict:
-    links = getattr(creative, "ordered_links", None)
-    if links is None:
-        links = list(creative.media_links.select_related("media").order_by("position"))
+    links = _links(creative)
     first = links[0].media if links else None
     return {
         "id": creative.id,
@@ -41,11 +49,8 @@ def card(creative: Creative, roles: dict[int, str]) -> dict:
 
 def media_items(creative: Creative) -> list[dict]:
     """Every media file of an ad, in carousel order, for the detail page."""
-    links = getattr(creative, "ordered_links", None)
-    if links is None:
-        links = list(creative.media_links.select_related("media").order_by("position"))
     items = []
-    for link in links:
+    for link in _links(creative):
         media = link.media
         items.append(
             {
@@ -65,8 +70,9 @@ def media_items(creative: Creative) -> list[dict]:
 
 def source_link(creative: Creative) -> str | None:
     """Where a person can see the ad at its source (the public ad libraries)."""
+    ad_id = quote(creative.source_ad_id, safe="")
     if creative.source == "meta":
-        return f"https://www.facebook.com/ads/library/?id={creative.source_ad_id}"
+        return f"https://www.facebook.com/ads/library/?id={ad_id}"
     if creative.source == "google":
         identities = creative.brand.identities.filter(source="google")
         advertiser = identities.values_list("external_id", flat=True).first()
@@ -75,3 +81,11 @@ def source_link(creative: Creative) -> str | None:
                 f"https://adstransparency.google.com/advertiser/{advertiser}/creative/{creative.source_ad_id}"
             )
     return None  # customer feeds have no public page
+
+
+def landing_page(creative: Creative) -> str | None:
+    """The ad's link, only when it is an http(s) URL: a source's `javascript:` link must never
+    become a clickable href."""
+    url = creative.link_url
+    parts = urlsplit(url) if url else None
+    return url if parts and parts.scheme.lower() in ("http", "https") and parts.netloc else None

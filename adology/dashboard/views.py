@@ -12,6 +12,7 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -37,8 +38,6 @@ from intelligence.selectors import AnalysisUnavailable, analyses_for_creative
 
 logger = logging.getLogger(__name__)
 
-EXPLORER_PAGE_SIZE = 50
-
 
 def brandspace_page(tab: str):
     """Resolve `brandspace_id` for the signed-in user (404 otherwise) and build what every
@@ -46,8 +45,15 @@ def brandspace_page(tab: str):
 
     def decorate(view):
         @functools.wraps(view)
-        @login_required
         def wrapper(request, brandspace_id, *args, **kwargs):
+            if not request.user.is_authenticated:
+                if _from_fetch(request):  # a script on an open page: it sends the person to sign in
+                    return HttpResponse(
+                        "Your session has ended; sign in again.",
+                        status=401,
+                        content_type="text/plain; charset=utf-8",
+                    )
+                return redirect_to_login(request.get_full_path())
             try:
                 brandspace = brandspace_for_user(request.user, brandspace_id)
             except NotFound:
@@ -62,6 +68,7 @@ def brandspace_page(tab: str):
                 "brands": brands,
                 "roles": {b["id"]: b["role"] for b in brands},
                 "active_tab": tab,
+                "stage_labels": selectors.STAGE_LABELS,
             }
             if request.session.get("brandspace_id") != brandspace.pk:  # "/" reopens it next time
                 request.session["brandspace_id"] = brandspace.pk
@@ -108,7 +115,7 @@ def refresh(request, page):
         return _refused(request, error, "dashboard:overview", page)
     brands = len({r.brand_id for r in runs})
     text = f"Refreshing {brands} brand{pluralize(brands)}: {len(runs)} run{pluralize(len(runs))} queued."
-    if _wants_json(request):
+    if _from_fetch(request):
         return HttpResponse(status=202, headers={"X-Message": text})
     messages.success(request, text)
     return redirect("dashboard:overview", brandspace_id=page["brandspace"].pk)
@@ -134,7 +141,7 @@ def _explorer_page(request, page) -> dict:
         queryset = filters.filter_queryset(creative_list().filter(brand_id__in=list(page["roles"])))
         ids = request.GET.get("ids")  # live arrivals: which of these new ads match the filters
         if ids:
-            queryset = queryset.filter(pk__in=[int(i) for i in ids.split(",")[:100] if i.isdigit()])
+            queryset = queryset.filter(pk__in=[int(i) for i in ids.split(",")[:100] if i.isdecimal()])
         rows = paginator.paginate(queryset, params)
     except (ValidationError, DomainError) as error:
         detail = getattr(error, "detail", None) or {"filters": [str(error)]}
@@ -182,6 +189,7 @@ def ad_detail(request, page, creative_id):
     page["creative"] = creative
     page["media"] = cards.media_items(creative)
     page["source_link"] = cards.source_link(creative)
+    page["landing_page"] = cards.landing_page(creative)
     try:
         page["analyses"] = analyses_for_creative(creative.pk)
     except AnalysisUnavailable:
@@ -245,8 +253,8 @@ def _settings_change(request, page):
             text = f"{brand.name} removed from this brandspace."
         elif action == "primary":
             brand = _brand(request.POST.get("brand"))
-            brand_services.brandspace_make_primary(
-                user=request.user, brandspace_id=brandspace_id, brand=brand
+            brand_services.brandspace_update(
+                user=request.user, brandspace_id=brandspace_id, primary_brand=brand
             )
             text = f"{brand.name} is now the primary brand."
         else:
@@ -267,7 +275,7 @@ def _brand(raw) -> Brand:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _wants_json(request) -> bool:
+def _from_fetch(request) -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
 
@@ -275,7 +283,7 @@ def _refused(request, error: DomainError, back: str, page):
     """A refused action: the service's message, as a flash message (or plain text for fetch)."""
     status = error.status
     logger.info("dashboard action refused", extra={"reason": str(error), "status": status})
-    if _wants_json(request):
+    if _from_fetch(request):
         return HttpResponse(str(error), status=status, content_type="text/plain; charset=utf-8")
     messages.error(request, str(error))
     return redirect(back, brandspace_id=page["brandspace"].pk)

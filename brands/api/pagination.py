@@ -109,9 +109,10 @@ class CreativeCursorPagination(BasePagination):
         return _encode(getattr(self.rows[-1], self.field), self.rows[-1].pk, False)
 
     def get_next_link(self):
-        if not (self.rows and self.has_next):
+        cursor = self.next_cursor()
+        if cursor is None:
             return None
-        return self._link(self.rows[-1], reverse=False)
+        return replace_query_param(self.request.build_absolute_uri(), self.cursor_query_param, cursor)
 
     def get_previous_link(self):
         if not (self.rows and self.has_previous):

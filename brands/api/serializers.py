@@ -67,7 +67,12 @@ class BrandspaceCreateSerializer(serializers.Serializer):
 
 class BrandspaceUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
-    primary_brand = serializers.PrimaryKeyRelatedField(queryset=Brand.objects.all(), required=False)
+    primary_brand = serializers.PrimaryKeyRelatedField(
+        queryset=Brand.objects.all(),
+        required=False,
+        help_text="A brand tracked here swaps places with the primary, which takes over its role; "
+        "any other brand replaces the primary.",
+    )
 
 
 class CreativeMediaSerializer(serializers.ModelSerializer):
@@ -169,7 +174,7 @@ def _iso(value) -> str | None:
 
 
 def _media(m: CreativeMedia) -> dict:
-    thumbnail = m.thumbnail_key or (m.storage_key if m.mime_type.startswith("image/") else "")
+    thumbnail = m.preview_key
     return {
         "sha256": m.sha256,
         "url": default_storage.url(m.storage_key),

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from brands.models import Brand
 
@@ -48,3 +49,9 @@ class AdSource(Protocol):
     def fetch(self, brand: Brand, *, since: dt.date | None = None) -> Iterator[AdRecord]:
         """Yield the brand's ads (delivered on or after `since`, when given)."""
         ...
+
+
+def is_http_url(value: str) -> bool:
+    """An absolute http(s) URL: the only kind stored as media or link (never `javascript:`)."""
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)

@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from .base import AdRecord
+from .base import AdRecord, is_http_url
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_ROWS = 10_000
@@ -103,8 +103,7 @@ def _list(row: dict, key: str, *, separators: str) -> list[str]:
 
 
 def _http_url(value: str, *, column: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    if not is_http_url(value):
         raise _RowInvalid(f"{column} {value[:200]!r} is not an http(s) URL")
     return value
 

@@ -43,7 +43,7 @@ import httpx
 from adology.logging import external_call
 from brands.models import Brand
 
-from .base import AdRecord, SourceFailed
+from .base import AdRecord, SourceFailed, is_http_url
 from .http import (
     RateLimited,
     RetryPolicy,
@@ -114,7 +114,7 @@ class _SnapshotParser(HTMLParser):
         if not src or not src.strip():
             return None
         url = urljoin(self.base_url, src.strip())
-        return url if urlsplit(url).scheme in ("http", "https") else None
+        return url if is_http_url(url) else None
 
     def _add(self, bucket: list[str], url: str | None) -> None:
         if url and url not in self.media:

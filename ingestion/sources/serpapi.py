@@ -26,7 +26,7 @@ import httpx
 from adology.logging import external_call
 from brands.models import Brand
 
-from .base import AdRecord, SourceFailed
+from .base import AdRecord, SourceFailed, is_http_url
 from .http import (
     RateLimited,
     RetryPolicy,
@@ -192,7 +192,7 @@ class GoogleAdsTransparencySource:
             source_ad_id=str(item["ad_creative_id"]),
             format=fmt,
             media_urls=media,
-            link_url=str(item.get("link") or ""),
+            link_url=link if is_http_url(link := str(item.get("link") or "")) else "",
             platforms=platforms,
             started_running_on=_date(item.get("first_shown")),
             stopped_running_on=None if still_running else last_shown,

@@ -183,19 +183,23 @@ def test_add_an_unknown_brand(owner_client, brandspace):
 
 
 @pytest.mark.parametrize("method", ["patch", "put"])
-def test_change_primary_to_a_tracked_brand(owner_client, brandspace, method):
+def test_change_primary_to_a_tracked_brand_swaps_their_places(owner_client, brandspace, method):
     tracked = brandspace.tracked.get(role="followed")
-    before = counts()
-    stamp = Brandspace.objects.values("name", "primary_brand_id", "updated_at").get(pk=brandspace.pk)
+    old_primary_id, new_primary_id = brandspace.primary_brand_id, tracked.brand_id
     response = getattr(owner_client, method)(
         f"/api/brandspaces/{brandspace.pk}/",
-        {"name": "Renamed too", "primary_brand": tracked.brand_id},
+        {"name": "Renamed too", "primary_brand": new_primary_id},
         format="json",
     )
-    assert_invalid(response, "primary_brand")
-    assert counts() == before
-    # The rename in the same request is not half-applied.
-    assert Brandspace.objects.values("name", "primary_brand_id", "updated_at").get(pk=brandspace.pk) == stamp
+    assert response.status_code == 200, response.content
+    brandspace.refresh_from_db()
+    assert (brandspace.name, brandspace.primary_brand_id) == ("Renamed too", new_primary_id)
+    # The former primary takes the role the new one had; no brand leaves the brandspace.
+    roles = dict(brandspace.tracked.values_list("brand_id", "role"))
+    assert roles == {
+        old_primary_id: "followed",
+        brandspace.tracked.get(role="competitor").brand_id: "competitor",
+    }
 
 
 def test_rename_to_a_blank_name(owner_client, brandspace):

@@ -236,17 +236,15 @@ def page_problems(page) -> list[str]:
     problems: list[str] = []
 
     def on_response(response):
-        # Headless Chromium asks for /favicon.ico on its own; no page links it.
-        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+        if response.status >= 400:
             problems.append(f"{response.status} {response.request.method} {response.url}")
 
     def on_request_failed(request):
-        if not request.url.endswith("/favicon.ico"):
-            problems.append(f"failed {request.method} {request.url}: {request.failure}")
+        problems.append(f"failed {request.method} {request.url}: {request.failure}")
 
     def on_console(message):
         source = message.location.get("url", "")
-        if message.type == "error" and not source.endswith("/favicon.ico"):
+        if message.type == "error":
             problems.append(f"console: {message.text} ({source})")
 
     page.on("response", on_response)

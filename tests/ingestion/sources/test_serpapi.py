@@ -122,3 +122,13 @@ def test_missing_key_or_advertiser_id_fails_with_what_to_fix(sample_server, use_
     settings.SERPAPI_API_KEY = ""
     with pytest.raises(SourceFailed, match="SERPAPI_API_KEY is not set"):
         fetch_google(brand_with(google=["AR01"]))
+
+
+@pytest.mark.parametrize(
+    "link", ["javascript:alert(document.cookie)", "data:text/html,hi", "//no-scheme.example"]
+)
+def test_a_link_that_is_not_http_is_not_stored(link):
+    source = source_for("google")
+    item = {"ad_creative_id": "CR1", "format": "text", "link": link, "first_shown": "2026-11-01"}
+    record = source._record(item, today=TODAY)
+    assert record is not None and record.link_url == ""

@@ -16,6 +16,10 @@ async function loadMore() {
   link.textContent = "Loading…";
   try {
     const response = await fetch(link.dataset.nextPage, { headers: { "X-Requested-With": "fetch" } });
+    if (response.status === 401) { // the session ended: sign in, then come back to this list
+      location.assign(`/login/?next=${encodeURIComponent(location.pathname + location.search)}`);
+      return;
+    }
     if (!response.ok) throw new Error(String(response.status));
     const holder = document.createElement("div");
     holder.innerHTML = await response.text();

@@ -34,8 +34,15 @@ export function toast(text, href) {
 
 // --- progress bars -------------------------------------------------------------------------
 
-const STAGES = { queued: "Queued", gathering: "Gathering ads", acquiring: "Downloading media",
-  committing: "Saving", analyzing: "Analysing" };
+// The words for each stage come from the server (dashboard/selectors.py STAGE_LABELS).
+const STAGES = JSON.parse(document.getElementById("stage-labels")?.textContent || "{}");
+
+function signInAgain(response) {
+  // The session ended while the page was open: go to sign in, then come back here.
+  if (response.status !== 401) return false;
+  location.assign(`/login/?next=${encodeURIComponent(location.pathname + location.search)}`);
+  return true;
+}
 
 function renderBrand(brandId) {
   const row = document.querySelector(`[data-testid=brand-row][data-brand-id="${brandId}"]`);
@@ -68,7 +75,7 @@ function refreshBrandRows() {
   clearTimeout(rowsTimer);
   rowsTimer = setTimeout(async () => {
     const response = await fetch(tbody.dataset.fragmentUrl, { headers: { "X-Requested-With": "fetch" } });
-    if (!response.ok) return;
+    if (signInAgain(response) || !response.ok) return;
     tbody.innerHTML = await response.text();
     for (const run of runs.values()) renderBrand(run.brand.id);
   }, 300);
@@ -97,12 +104,13 @@ async function flushNewAds() {
     for (let i = 0; i < ids.length; i += 100) {
       url.searchParams.set("ids", ids.slice(i, i + 100).join(","));
       const response = await fetch(url, { headers: { "X-Requested-With": "fetch" } });
+      if (signInAgain(response)) return;
       if (!response.ok) continue;
       const holder = document.createElement("div");
       holder.innerHTML = await response.text();
       const fresh = [...holder.querySelectorAll("[data-creative-id]")].filter(
         (card) => !grid.querySelector(`[data-creative-id="${card.dataset.creativeId}"]`));
-      grid.querySelector("[data-empty]")?.remove();
+      if (fresh.length) grid.querySelector("[data-empty]")?.remove();
       fresh.forEach((card) => card.classList.add("is-new"));
       grid.prepend(...fresh);
     }
@@ -117,17 +125,31 @@ async function flushNewAds() {
 
 // --- the socket ----------------------------------------------------------------------------
 
-function handle(frame) {
-  if (frame.brandspace !== brandspace) return;
+// A run as the bar adds it up: run.queued carries no counts yet.
+const counted = (payload) => ({ done: 0, failed: 0, total: 0, ...payload });
+
+function handle(frame, socket) {
+  if (frame.brandspace !== brandspace) {
+    // The socket starts subscribed to every brandspace of the organization; this page
+    // shows one, so it leaves the others (their snapshots name them).
+    if (frame.type === "snapshot") socket.send(JSON.stringify({ action: "unsubscribe", brandspace: frame.brandspace }));
+    return;
+  }
   const p = frame.payload;
   switch (frame.type) {
-    case "snapshot":
-      for (const run of p.runs) { runs.set(run.run, run); renderBrand(run.brand.id); }
+    case "snapshot": { // the whole truth about active runs: runs that ended while away go
+      const current = new Set(p.runs.map((run) => run.run));
+      const ended = [...runs.keys()].some((id) => !current.has(id));
+      runs.clear();
+      for (const run of p.runs) runs.set(run.run, counted(run));
+      if (ended) refreshBrandRows(); // re-read the rows; it re-applies the runs left
+      else for (const run of runs.values()) renderBrand(run.brand.id);
       break;
+    }
     case "run.queued":
     case "run.progress":
     case "run.committed":
-      runs.set(p.run, { ...runs.get(p.run), ...p });
+      runs.set(p.run, counted({ ...runs.get(p.run), ...p }));
       renderBrand(p.brand.id);
       break;
     case "run.finished":
@@ -147,7 +169,7 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}${body.dataset.wsPath}`);
   socket.addEventListener("open", () => { retry = 0; setStatus("live", "Live"); });
-  socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
+  socket.addEventListener("message", (event) => handle(JSON.parse(event.data), socket));
   socket.addEventListener("close", (event) => {
     if (event.code === 4401 || event.code === 4403) { // signed out or access removed: don't retry
       setStatus("offline", "Signed out");
@@ -174,6 +196,7 @@ for (const form of document.querySelectorAll("form[data-live-form=refresh]")) {
         headers: { "X-Requested-With": "fetch" },
       });
       const text = await response.text(); // read to the end, or the browser reports it aborted
+      if (signInAgain(response)) return;
       toast(response.ok ? response.headers.get("X-Message") || "Refresh started." : text);
     } catch {
       toast("Could not reach Adology; check your connection and try again.");
