@@ -115,7 +115,7 @@ def finished_payload(run: IngestionRun, *, role: str) -> dict:
 def thumbnail_url(media: CreativeMedia | None) -> str | None:
     if media is None:
         return None
-    key = media.thumbnail_key or (media.storage_key if media.is_image else "")
+    key = media.preview_key
     return default_storage.url(key) if key else None
 
 
