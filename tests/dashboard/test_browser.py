@@ -452,6 +452,9 @@ def test_owner_adds_a_competitor_whose_ads_arrive_with_the_next_run_and_a_member
 
     # A member: everything visible, nothing changeable.
     page.get_by_role("button", name="Sign out").click()
+    # Let the sign-out land on the sign-in page before signing in again: a navigation started
+    # meanwhile would abort it (Chromium reports that as a failed request).
+    expect(page.get_by_role("heading", name="Sign in to Adology")).to_be_visible()
     signed_in(page, member)
     expect(page.get_by_test_id("refresh-now")).to_be_disabled()
     expect(page.get_by_text("Only owners and admins can start a run.")).to_be_visible()
