@@ -32,7 +32,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import logging
 import os
 import pstats
 import random
@@ -48,6 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 # Forced, not defaulted: whatever the shell says, a benchmark only ever touches its own database.
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+
+from bench import common  # noqa: E402
 
 N_CREATIVES = 100_000
 N_BRANDS = 50
@@ -127,26 +128,10 @@ COUNTRIES = ("US", "GB", "DE", "FR", "CA", "AU", "NL", "ES")
 
 def ensure_database() -> None:
     """Create `adology_bench` on the chosen server when it is missing (before Django connects)."""
-    import psycopg2
     from django.conf import settings
 
-    db = settings.DATABASES["default"]
-    params = {"user": db.get("USER") or None, "password": db.get("PASSWORD") or None}
-    if db.get("HOST"):
-        params["host"] = db["HOST"]
-    if db.get("PORT"):
-        params["port"] = db["PORT"]
-    try:
-        psycopg2.connect(dbname=db["NAME"], **params).close()
-        return
-    except psycopg2.OperationalError:
-        pass
-    conn = psycopg2.connect(dbname="postgres", **params)
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{db["NAME"]}"')
-    conn.close()
-    print(f"created database {db['NAME']}")
+    if common.ensure_database(settings.DATABASES["default"]):
+        print(f"created database {settings.DATABASES['default']['NAME']}")
 
 
 def _copy(table: str, columns: list[str], rows) -> None:
@@ -665,10 +650,6 @@ def profile(space_id: int, token: str, n: int = 100) -> None:
 # ---------------------------------------------------------------- report
 
 
-def _load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -689,8 +670,7 @@ def main() -> int:
 
     django.setup()
     # The bench prints its own report: no per-request client logs, no collectstatic warning.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    common.quiet_http_client_logs()
     warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers.base")
     from django.core.management import call_command
     from django.db import connection
@@ -702,7 +682,7 @@ def main() -> int:
         f"database: {db['NAME']} on {db.get('HOST') or 'local socket'}:{db.get('PORT') or ''} "
         f"(settings {os.environ['DJANGO_SETTINGS_MODULE']}); cores: {os.cpu_count()}"
     )
-    print(f"load average at start: {_load()}")
+    print(f"load average at start: {common.load_average()}")
     try:
         call_command("makemigrations", check=True, dry_run=True, verbosity=0)
     except SystemExit:
@@ -744,7 +724,7 @@ def main() -> int:
     finally:
         stop_server(server)
 
-    print(f"load average after the live runs: {_load()} (other processes share the 2 cores)")
+    print(f"load average after the live runs: {common.load_average()} (other processes share the 2 cores)")
     print()
     print("SQL queries per page (in-process, CaptureQueriesContext):")
     for name, count in checks["queries"].items():

@@ -32,7 +32,6 @@ import argparse
 import cProfile
 import datetime as dt
 import io
-import logging
 import os
 import pstats
 import re
@@ -46,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 # Forced, not defaulted: whatever the shell says, a benchmark only ever touches its own database.
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
+from bench import common  # noqa: E402
 from bench.api_list import (  # noqa: E402  (the settings module must be chosen first)
     BRANDSPACE_NAME,
     COMPETITORS,
@@ -53,7 +53,6 @@ from bench.api_list import (  # noqa: E402  (the settings module must be chosen 
     ORG_NAME,
     PRIMARY,
     USER_EMAIL,
-    _load,
     ensure_database,
     ensure_tenant,
     load_data,
@@ -247,8 +246,7 @@ def main() -> int:
     import django
 
     django.setup()
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    common.quiet_http_client_logs()
     warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers.base")
     from django.core.management import call_command
     from django.db import connection
@@ -258,7 +256,7 @@ def main() -> int:
         f"database: {db['NAME']} on {db.get('HOST') or 'local socket'}:{db.get('PORT') or ''} "
         f"(settings {os.environ['DJANGO_SETTINGS_MODULE']}, DEBUG={settings.DEBUG}); cores: {os.cpu_count()}"
     )
-    print(f"load average at start: {_load()}")
+    print(f"load average at start: {common.load_average()}")
     call_command("migrate", interactive=False, verbosity=0)
     load_data(force=args.reload)
     space_id, token, space_rows = ensure_tenant()
@@ -328,7 +326,10 @@ def main() -> int:
     timed["(info) overview, 50 brands, 100k"] = (client, f"/brandspaces/{all_id}/")
     timed["(info) compare, 50 brands, 100k"] = (client, f"/brandspaces/{all_id}/compare/")
     in_process = time_interleaved(timed, n, in_process_timer)
-    print(f"\nload average after the in-process run: {_load()} (other processes share the 2 cores)")
+    print(
+        f"\nload average after the in-process run: {common.load_average()}",
+        "(other processes share the 2 cores)",
+    )
     print()
     verdicts = print_table(
         f"In-process server time (django.test.Client, no network), {n} requests per page, interleaved, ms:",
@@ -373,7 +374,7 @@ def main() -> int:
             "API creatives list (50)",
             list(pages),
         )
-        print(f"load average after the live run: {_load()}")
+        print(f"load average after the live run: {common.load_average()}")
 
     missed = [label for label, _, verdict in verdicts if verdict == "MISS"]
     for label in list(pages) if args.investigate else missed:

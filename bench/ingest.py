@@ -62,6 +62,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+
 DB_NAME = "adology_bench_ingest"
 PG_URL = "postgres://postgres@127.0.0.1:5432"
 REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 9
@@ -539,10 +541,6 @@ def profile_ai(items: int = 60) -> str:
 # ----------------------------------------------------------------------------- report
 
 
-def _load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def mb(n: int) -> float:
     return n / 1024 / 1024
 
@@ -557,7 +555,7 @@ def main(argv=None) -> int:
     os.environ.update(FAKE_AWS)
     print(
         f"bench/ingest.py: {args.ads} ads x 1 image of ~{args.image_kb} KB, media latency "
-        f"{args.latency_ms:g} ms; cores: {os.cpu_count()}; load average {_load()}",
+        f"{args.latency_ms:g} ms; cores: {os.cpu_count()}; load average {common.load_average()}",
         flush=True,
     )
     world = start_services(args)
@@ -839,7 +837,8 @@ def main(argv=None) -> int:
             print(profile_ai())
         print()
         print(
-            f"total benchmark time {time.monotonic() - started_at:.0f} s; load average at the end {_load()} "
+            f"total benchmark time {time.monotonic() - started_at:.0f} s; "
+            f"load average at the end {common.load_average()} "
             "(other work on this machine competes for the same cores)"
         )
         return 0

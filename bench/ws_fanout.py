@@ -43,6 +43,9 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adology.settings.test")
+
+from bench import common  # noqa: E402
+
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from adology.asgi_server import UVICORN_OPTIONS  # noqa: E402
@@ -171,26 +174,6 @@ def _database_url(db: dict) -> str:
     if str(host).startswith("/"):
         host, port = quote(host, safe=""), ""
     return f"postgres://{db['USER']}@{host}{':' if port else ''}{port}/{db['NAME']}"
-
-
-def _ensure_database(db: dict) -> None:
-    import psycopg2
-
-    params = {"user": db.get("USER") or None, "password": db.get("PASSWORD") or None}
-    if db.get("HOST"):
-        params["host"] = db["HOST"]
-    if db.get("PORT"):
-        params["port"] = db["PORT"]
-    try:
-        psycopg2.connect(dbname=db["NAME"], **params).close()
-        return
-    except psycopg2.OperationalError:
-        pass
-    conn = psycopg2.connect(dbname="postgres", **params)
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{db["NAME"]}"')
-    conn.close()
 
 
 def _tenant(clients: int) -> tuple[int, list[str]]:
@@ -416,7 +399,7 @@ def main() -> int:
     from django.conf import settings
 
     settings.DATABASES["default"]["NAME"] = DB_NAME
-    _ensure_database(settings.DATABASES["default"])
+    common.ensure_database(settings.DATABASES["default"])
     import django
 
     django.setup()
