@@ -27,19 +27,16 @@ answer the same page as the API (then the ratios mean nothing).
 from __future__ import annotations
 
 import argparse
-import cProfile
 import datetime as dt
 import hashlib
 import io
 import json
 import os
-import pstats
 import random
 import statistics
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -633,18 +630,7 @@ def profile(space_id: int, token: str, n: int = 100) -> None:
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
-    url = f"/api/creatives/?brandspace={space_id}"
-    client.get(url)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(n):
-        client.get(url)
-    profiler.disable()
-    for key in ("cumulative", "tottime"):
-        print(f"\n--- cProfile of {n} in-process API pages, top 25 by {key} ---")
-        stream = io.StringIO()
-        pstats.Stats(profiler, stream=stream).strip_dirs().sort_stats(key).print_stats(25)
-        print("\n".join(line for line in stream.getvalue().splitlines() if line.strip())[:8000])
+    common.profile_requests(client, f"/api/creatives/?brandspace={space_id}", n, label="API pages", top=25)
 
 
 # ---------------------------------------------------------------- report
@@ -663,26 +649,13 @@ def main() -> int:
     args = parser.parse_args()
     n = args.requests
 
+    common.start_django(ensure_database)
     from django.conf import settings
-
-    ensure_database()
-    import django
-
-    django.setup()
-    # The bench prints its own report: no per-request client logs, no collectstatic warning.
-    common.quiet_http_client_logs()
-    warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers.base")
     from django.core.management import call_command
     from django.db import connection
 
     from adology.embedded import free_port
 
-    db = settings.DATABASES["default"]
-    print(
-        f"database: {db['NAME']} on {db.get('HOST') or 'local socket'}:{db.get('PORT') or ''} "
-        f"(settings {os.environ['DJANGO_SETTINGS_MODULE']}); cores: {os.cpu_count()}"
-    )
-    print(f"load average at start: {common.load_average()}")
     try:
         call_command("makemigrations", check=True, dry_run=True, verbosity=0)
     except SystemExit:

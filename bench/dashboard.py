@@ -29,15 +29,11 @@ Exit status: 0, or 1 with --strict when a goal is missed.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import datetime as dt
-import io
 import os
-import pstats
 import re
 import sys
 import time
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,20 +208,6 @@ def explain_slowest(label: str, queries: list[dict]) -> None:
             print(f"  {line}")
 
 
-def profile(client, label: str, url: str, n: int = 50) -> None:
-    client.get(url)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(n):
-        client.get(url)
-    profiler.disable()
-    for key in ("cumulative", "tottime"):
-        print(f"\n--- cProfile of {n} in-process requests of {label}, top 20 by {key} ---")
-        stream = io.StringIO()
-        pstats.Stats(profiler, stream=stream).strip_dirs().sort_stats(key).print_stats(20)
-        print("\n".join(line for line in stream.getvalue().splitlines() if line.strip())[:6000])
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -240,23 +222,11 @@ def main() -> int:
     args = parser.parse_args()
     n = args.requests
 
+    common.start_django(ensure_database)
     from django.conf import settings
-
-    ensure_database()
-    import django
-
-    django.setup()
-    common.quiet_http_client_logs()
-    warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers.base")
     from django.core.management import call_command
     from django.db import connection
 
-    db = settings.DATABASES["default"]
-    print(
-        f"database: {db['NAME']} on {db.get('HOST') or 'local socket'}:{db.get('PORT') or ''} "
-        f"(settings {os.environ['DJANGO_SETTINGS_MODULE']}, DEBUG={settings.DEBUG}); cores: {os.cpu_count()}"
-    )
-    print(f"load average at start: {common.load_average()}")
     call_command("migrate", interactive=False, verbosity=0)
     load_data(force=args.reload)
     space_id, token, space_rows = ensure_tenant()
@@ -380,7 +350,7 @@ def main() -> int:
     for label in list(pages) if args.investigate else missed:
         print_queries(label, counted[label]["queries"])
         explain_slowest(label, counted[label]["queries"])
-        profile(client, label, pages[label])
+        common.profile_requests(client, pages[label], 50, label=label)
     return 1 if missed and args.strict else 0
 
 
